@@ -1,0 +1,201 @@
+/**
+ * Shared vocabulary of the pure core: trial configurations, packs, engines, records.
+ * Everything here is plain data (JSON-serialisable) so it can cross worker threads,
+ * Temporal payloads (small things only) and the results store unchanged.
+ */
+
+export const LOSSES = ['ce', 'dce', 'mse', 'dmse1', 'dmse2'] as const;
+export type LossName = (typeof LOSSES)[number];
+
+/** The static loss each loss is compared with (SCIENCE.md: ce for dce; mse for dmse1 and dmse2). */
+export const STATIC_COUNTERPART: Record<LossName, 'ce' | 'mse'> = {
+  ce: 'ce',
+  dce: 'ce',
+  mse: 'mse',
+  dmse1: 'mse',
+  dmse2: 'mse',
+};
+
+export function isDynamical(loss: LossName): boolean {
+  return loss !== 'ce' && loss !== 'mse';
+}
+
+/** Loss family: trials of one family share their forward/backward structure and can be packed together. */
+export function lossFamily(loss: LossName): 'ce' | 'mse' {
+  return STATIC_COUNTERPART[loss];
+}
+
+export type ScheduleShape = 'triangle' | 'sine';
+export type InitScheme = 'glorot-normal' | 'standard';
+export type EngineName = 'reference' | 'tfjs' | 'fast';
+
+/** Interleaved spirals (SCIENCE.md "Dataset"). The data seed is the dataset's own: every trial of a sweep sees the same data. */
+export interface DatasetSpec {
+  kind: 'spirals';
+  /** Number of classes C (arms). Default 3. */
+  classes: number;
+  /** Training points per arm n. Default 100. */
+  pointsPerClass: number;
+  /** Validation points per arm. Default: pointsPerClass. */
+  validationPointsPerClass: number;
+  /** Half-turns R in the angle formula. Default 4 (two full turns). */
+  revolutions: number;
+  /** Angular noise s in radians. Default 0.2. */
+  noise: number;
+  /** Seed of the training set's noise. Default 0. */
+  seed: number;
+  /** Seed of the validation set's noise. Default seed + 1_000_003 (independent stream). */
+  validationSeed: number;
+}
+
+/** How the largest Hessian eigenvalue is estimated. */
+export interface SharpnessSpec {
+  /** 'lanczos' (full reorthogonalisation) or 'power' (warm-started power iteration). Default 'lanczos'. */
+  method: 'lanczos' | 'power';
+  /** Lanczos order, or the maximum number of power iterations. Default 20. */
+  iterations: number;
+}
+
+/** One trial: everything that determines its numbers. Hashed (with the engine version) into the trial id. */
+export interface TrialConfig {
+  dataset: DatasetSpec;
+  init: InitScheme;
+  /** Hidden width w. */
+  width: number;
+  /** Learning rate eta of full-batch gradient descent. */
+  lr: number;
+  loss: LossName;
+  /** Period T in steps; null for static losses. */
+  period: number | null;
+  /** Amplitude A >= 1; null for static losses. */
+  amplitude: number | null;
+  shape: ScheduleShape;
+  /** Seed of the weight initialisation. */
+  seed: number;
+  /** Total gradient steps, including the final static segment. */
+  steps: number;
+  /** Last S steps trained with A = 1 (0: none). */
+  finalStaticSteps: number;
+  /** Record losses and accuracies every this many steps (and at the last step). */
+  evalEvery: number;
+  /** Record sharpness every this many steps (0: only at the end). */
+  sharpnessEvery: number;
+  sharpness: SharpnessSpec;
+  engine: EngineName;
+}
+
+export interface Trial {
+  id: string;
+  config: TrialConfig;
+}
+
+/** Trials that share width, dataset, loss family and step count: one unit of work and of batching. */
+export interface Pack {
+  index: number;
+  width: number;
+  trials: Trial[];
+}
+
+/** A sampled training curve. All arrays have the same length as `step`. */
+export interface Curves {
+  step: number[];
+  /** The loss being trained (dynamical at the current t). */
+  trainLoss: number[];
+  /** The static counterpart's loss at the same parameters. */
+  trainLossStatic: number[];
+  trainAcc: number[];
+  /** Validation loss, static counterpart. */
+  valLoss: number[];
+  valAcc: number[];
+}
+
+export interface SharpnessTrace {
+  step: number[];
+  /** lambda_max of the trained loss at the current t. */
+  dynamic: number[];
+  /** ||H v - lambda v|| for the dynamic estimate. */
+  dynamicResidual: number[];
+  /** lambda_max of the static counterpart. */
+  static: number[];
+  staticResidual: number[];
+  /** Edge-of-stability ratio lambda_max(dynamic) * eta / 2. */
+  eosRatio: number[];
+}
+
+export interface FinalMetrics {
+  trainLoss: number;
+  trainLossStatic: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+  sharpnessDynamic: number | null;
+  sharpnessStatic: number | null;
+}
+
+export const TRIAL_RECORD_SCHEMA = 'dynsweep.trial/1';
+
+/** `trials/<trialId>.json` in the results store. */
+export interface TrialRecord {
+  schema: typeof TRIAL_RECORD_SCHEMA;
+  trialId: string;
+  config: TrialConfig;
+  engine: { name: EngineName; version: string; backend: string };
+  /** P(w) = (d + 1) w + (w + 1) C. */
+  params: number;
+  curves: Curves;
+  sharpness: SharpnessTrace;
+  final: FinalMetrics;
+  diverged: boolean;
+  /** First step whose loss was not finite, or null. */
+  divergedAtStep: number | null;
+  /** Steps actually taken. */
+  stepsRun: number;
+  wallTimeS: number;
+  stepsPerSecond: number;
+  /** Store key of the artifact with final parameters and training set. */
+  artifactKey: string;
+}
+
+/** `artifacts/<trialId>.json`: enough to recompute every figure of the trial independently. */
+export interface TrialArtifact {
+  /** d rows of w. */
+  W1: number[][];
+  b1: number[];
+  /** w rows of C. */
+  W2: number[][];
+  b2: number[];
+  train: { x: number[][]; y: number[] };
+  loss: LossName;
+  /** Class weights Gamma(t) at the final step (all ones for static losses). */
+  gamma: number[];
+  /** lambda_max at exactly these parameters: static counterpart and trained loss with `gamma`. */
+  finalSharpness: { static: number | null; dynamic: number | null };
+}
+
+export interface TrialOutcome {
+  record: TrialRecord;
+  artifact: TrialArtifact;
+}
+
+export interface EngineProgress {
+  /** Steps completed by the pack (all trials step together). */
+  step: number;
+  totalSteps: number;
+}
+
+export interface EngineHooks {
+  /** Called every few hundred steps; keep it cheap. */
+  onProgress?: (p: EngineProgress) => void;
+  /** When aborted the engine stops at its next check and throws. */
+  signal?: AbortSignal;
+}
+
+/** A training engine: trains a pack and returns one outcome per trial, in the pack's order. */
+export interface Engine {
+  readonly name: EngineName;
+  /** Bumped whenever the numbers an engine produces may change; part of every trial id. */
+  readonly version: string;
+  /** Which backend actually runs (e.g. 'float64', 'wasm', 'cpu', 'tensorflow'). */
+  readonly backend: string;
+  trainPack(pack: Pack, hooks?: EngineHooks): Promise<TrialOutcome[]>;
+}
