@@ -1,0 +1,90 @@
+import { contentHash } from '../hash.js';
+import { ENGINE_VERSIONS } from '../engines/versions.js';
+import { isDynamical, lossFamily, type DatasetSpec, type Pack, type Trial, type TrialConfig } from '../types.js';
+import type { GridSpec } from './schema.js';
+
+/** Default offset between the training and validation noise seeds: an independent stream. */
+const VALIDATION_SEED_OFFSET = 1_000_003;
+
+export function datasetOf(spec: GridSpec): DatasetSpec {
+  const d = spec.dataset;
+  return {
+    kind: 'spirals',
+    classes: d.classes,
+    pointsPerClass: d.pointsPerClass,
+    validationPointsPerClass: d.validationPointsPerClass ?? d.pointsPerClass,
+    revolutions: d.revolutions,
+    noise: d.noise,
+    seed: d.seed,
+    validationSeed: d.validationSeed ?? d.seed + VALIDATION_SEED_OFFSET,
+  };
+}
+
+/** The trial id: a hash of the full configuration and the engine version. */
+export function trialId(config: TrialConfig): string {
+  return contentHash({ config, engineVersion: ENGINE_VERSIONS[config.engine] });
+}
+
+/**
+ * Expand the grid into trials. Static losses (ce, mse) ignore period and amplitude, so they are
+ * crossed only with width x lr x seed; dynamical losses with width x lr x period x amplitude x seed.
+ * Order: loss, width, lr, period, amplitude, seed (as listed in the file).
+ */
+export function expandGrid(spec: GridSpec): Trial[] {
+  const dataset = datasetOf(spec);
+  const t = spec.training;
+  const g = spec.grid;
+  const trials: Trial[] = [];
+  for (const loss of g.loss) {
+    const dyn = isDynamical(loss);
+    const periods: (number | null)[] = dyn ? (g.period ?? []) : [null];
+    const amplitudes: (number | null)[] = dyn ? (g.amplitude ?? []) : [null];
+    for (const width of g.width)
+      for (const lr of g.lr)
+        for (const period of periods)
+          for (const amplitude of amplitudes)
+            for (const seed of g.seed) {
+              const config: TrialConfig = {
+                dataset,
+                init: spec.model.init,
+                width,
+                lr,
+                loss,
+                period,
+                amplitude,
+                shape: t.schedule,
+                seed,
+                steps: t.steps,
+                finalStaticSteps: t.finalStaticSteps,
+                evalEvery: t.evalEvery,
+                sharpnessEvery: t.sharpnessEvery,
+                sharpness: { method: t.sharpness.method, iterations: t.sharpness.iterations },
+                engine: spec.engine,
+              };
+              trials.push({ id: trialId(config), config });
+            }
+  }
+  return trials;
+}
+
+/**
+ * Group trials into packs that share width, dataset, loss family and step count (the unit of work
+ * and of batching), at most `packSize` trials each. Deterministic: same grid, same packs.
+ */
+export function planPacks(trials: Trial[], packSize: number): Pack[] {
+  const groups = new Map<string, Trial[]>();
+  for (const trial of trials) {
+    const c = trial.config;
+    const key = contentHash({ w: c.width, d: c.dataset, f: lossFamily(c.loss), s: c.steps, i: c.init, e: c.engine });
+    const list = groups.get(key);
+    if (list) list.push(trial);
+    else groups.set(key, [trial]);
+  }
+  const packs: Pack[] = [];
+  for (const group of groups.values()) {
+    for (let i = 0; i < group.length; i += packSize) {
+      packs.push({ index: packs.length, width: group[0].config.width, trials: group.slice(i, i + packSize) });
+    }
+  }
+  return packs;
+}

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { LOSSES } from '../types.js';
+
+/**
+ * grid.yaml, version 1. Every section but `grid` has defaults; unknown keys are errors so that a
+ * typo ("lerning_rate") never silently falls back to a default.
+ */
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const finitePositive = z.number().positive().finite();
+
+/** A non-empty list of distinct values. */
+function axis<T extends z.ZodType>(item: T) {
+  return z
+    .array(item)
+    .min(1, 'must list at least one value')
+    .refine((xs) => new Set(xs.map((x) => JSON.stringify(x))).size === xs.length, 'values must be distinct');
+}
+
+export const datasetSchema = z
+  .object({
+    kind: z.literal('spirals').default('spirals'),
+    /** Classes C (spiral arms). */
+    classes: z.number().int().min(2).max(64).default(3),
+    /** Training points per arm. */
+    pointsPerClass: z.number().int().min(2).default(100),
+    /** Validation points per arm; default: as many as training. */
+    validationPointsPerClass: z.number().int().min(2).optional(),
+    /** Half-turns R of each arm (4 = two full turns). */
+    revolutions: finitePositive.default(4),
+    /** Angular noise s in radians. */
+    noise: z.number().nonnegative().finite().default(0.2),
+    /** Seed of the training set's noise; every trial of a sweep sees the same data. */
+    seed: nonNegativeInt.default(0),
+    /** Seed of the validation noise; default: seed + 1000003. */
+    validationSeed: nonNegativeInt.optional(),
+  })
+  .strict();
+
+export const trainingSchema = z
+  .object({
+    /** Gradient steps per trial, including the final static segment. */
+    steps: positiveInt,
+    /** Last S steps trained with A = 1, so final accuracies do not depend on the cycle phase. */
+    finalStaticSteps: nonNegativeInt.default(0),
+    /** Curves are sampled every this many steps. */
+    evalEvery: positiveInt.default(50),
+    /** lambda_max is sampled every this many steps (0: only at the end). */
+    sharpnessEvery: nonNegativeInt.default(100),
+    sharpness: z
+      .object({
+        method: z.enum(['lanczos', 'power']).default('lanczos'),
+        iterations: z.number().int().min(2).max(200).default(20),
+      })
+      .strict()
+      .default({ method: 'lanczos', iterations: 20 }),
+    /** Shape of the class-weight bump within a period. */
+    schedule: z.enum(['triangle', 'sine']).default('triangle'),
+  })
+  .strict()
+  .refine((t) => t.finalStaticSteps < t.steps, {
+    message: 'finalStaticSteps must be smaller than steps',
+    path: ['finalStaticSteps'],
+  });
+
+export const axesSchema = z
+  .object({
+    width: axis(positiveInt),
+    lr: axis(finitePositive),
+    loss: axis(z.enum(LOSSES)),
+    /** Period T in steps; required when a dynamical loss is listed. */
+    period: axis(positiveInt).optional(),
+    /** Amplitude A >= 1 (A = 1 is the static control); required when a dynamical loss is listed. */
+    amplitude: axis(z.number().min(1).finite()).optional(),
+    seed: axis(nonNegativeInt),
+  })
+  .strict();
+
+export const thresholdSchema = z
+  .object({
+    /** Which final metric decides that a network "fits". */
+    metric: z.enum(['trainAcc', 'valAcc', 'trainLoss', 'valLoss']).default('trainAcc'),
+    /** The level it must reach (at least, for accuracies; at most, for losses). */
+    level: z.number().finite().default(1),
+    /** Tolerance below the best validation accuracy for "smallest P within tolerance". */
+    valTolerance: z.number().nonnegative().max(1).default(0.01),
+    /** Bootstrap replicates over seeds for the confidence interval. */
+    bootstrap: z.number().int().min(0).max(100000).default(1000),
+    confidence: z.number().gt(0).lt(1).default(0.95),
+  })
+  .strict();
+
+export const executionSchema = z
+  .object({
+    /** Maximum trials trained together as one batched computation. */
+    packSize: z.number().int().min(1).max(1024).default(16),
+    /** Packs in flight at once (Temporal allows 2,000 pending activities per run). */
+    maxConcurrentPacks: z.number().int().min(1).max(1000).default(64),
+    /** Task queue of the training workers. */
+    taskQueue: z.string().min(1).default('dynsweep-train'),
+    /** Attempts per pack before its trials are recorded as failed. */
+    maxAttempts: z.number().int().min(1).max(100).default(3),
+    /** Heartbeat timeout of a training activity in seconds: how fast a killed worker is noticed. */
+    heartbeatTimeoutS: z.number().int().min(5).max(3600).default(60),
+    /** Start-to-close timeout of one pack in seconds. */
+    packTimeoutS: z.number().int().min(10).default(6 * 3600),
+  })
+  .strict();
+
+export const gridSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    /** Human name of the sweep; default: the file's base name. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'use letters, digits, ".", "_" or "-" (at most 64)')
+      .optional(),
+    description: z.string().optional(),
+    dataset: datasetSchema.default(datasetSchema.parse({})),
+    model: z
+      .object({ init: z.enum(['glorot-normal', 'standard']).default('glorot-normal') })
+      .strict()
+      .default({ init: 'glorot-normal' }),
+    training: trainingSchema,
+    grid: axesSchema,
+    threshold: thresholdSchema.default(thresholdSchema.parse({})),
+    /** Training engine: 'reference' (float64 TypeScript), 'tfjs' (TensorFlow.js), 'fast'. */
+    engine: z.enum(['reference', 'tfjs', 'fast']).default('reference'),
+    execution: executionSchema.default(executionSchema.parse({})),
+  })
+  .strict()
+  .superRefine((g, ctx) => {
+    const dynamical = g.grid.loss.filter((l) => l !== 'ce' && l !== 'mse');
+    if (dynamical.length === 0) return;
+    for (const key of ['period', 'amplitude'] as const) {
+      if (g.grid[key] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['grid'],
+          message: `grid.${key} is required because dynamical losses are listed (${dynamical.join(', ')})`,
+        });
+      }
+    }
+  });
+
+export type GridSpec = z.infer<typeof gridSchema>;
+export type ThresholdCriterionSpec = z.infer<typeof thresholdSchema>;
+export type ExecutionSpec = z.infer<typeof executionSchema>;

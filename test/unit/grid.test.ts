@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { expandGrid, GridError, parseGrid, planPacks } from '../../core/grid/index.js';
+
+const base = `name: t
+training:
+  steps: 100
+grid:
+  width: [2, 4]
+  lr: [0.5]
+  loss: [ce, dce]
+  period: [10, 20]
+  amplitude: [1, 5]
+  seed: [0, 1, 2]
+`;
+
+function issuesOf(text: string) {
+  try {
+    parseGrid(text, 'g.yaml');
+  } catch (e) {
+    expect(e).toBeInstanceOf(GridError);
+    return (e as GridError).issues;
+  }
+  throw new Error('expected a GridError');
+}
+
+describe('grid parsing', () => {
+  it('accepts a valid grid and fills defaults', () => {
+    const g = parseGrid(base, 'g.yaml');
+    expect(g.dataset.classes).toBe(3);
+    expect(g.training.finalStaticSteps).toBe(0);
+    expect(g.threshold.metric).toBe('trainAcc');
+  });
+
+  it('locates an unknown loss at its line and index', () => {
+    const issues = issuesOf(base.replace('loss: [ce, dce]', 'loss: [ce, focal]'));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatchObject({ line: 7, key: 'grid.loss[1]' });
+    expect(issues[0].message).toMatch(/ce.*dce.*mse/);
+  });
+
+  it('rejects non-positive widths, wrong types and empty axes with their keys', () => {
+    expect(issuesOf(base.replace('width: [2, 4]', 'width: [2, 0]'))[0]).toMatchObject({ line: 5, key: 'grid.width[1]' });
+    expect(issuesOf(base.replace('lr: [0.5]', 'lr: fast'))[0]).toMatchObject({ line: 6, key: 'grid.lr' });
+    expect(issuesOf(base.replace('seed: [0, 1, 2]', 'seed: []'))[0]).toMatchObject({ line: 10, key: 'grid.seed' });
+    expect(issuesOf(base.replace('steps: 100', 'steps: -3'))[0]).toMatchObject({ line: 3, key: 'training.steps' });
+  });
+
+  it('names unknown keys (typos) where they are', () => {
+    const issues = issuesOf(base.replace('  steps: 100', '  steps: 100\n  lerning_rate: 3'));
+    expect(issues[0]).toMatchObject({ line: 4, key: 'training.lerning_rate' });
+    expect(issues[0].message).toContain('unknown key');
+  });
+
+  it('reports YAML syntax errors with a position', () => {
+    const issues = issuesOf(base.replace('width: [2, 4]', 'width: [2, 4'));
+    expect(issues[0].line).toBeGreaterThanOrEqual(5);
+    expect(issues[0].message).toMatch(/YAML syntax/);
+  });
+
+  it('requires period and amplitude when a dynamical loss is listed', () => {
+    const issues = issuesOf(base.replace('  period: [10, 20]\n', ''));
+    expect(issues[0].message).toMatch(/grid.period is required/);
+  });
+});
+
+describe('grid expansion', () => {
+  it('does not multiply static losses by period x amplitude', () => {
+    const trials = expandGrid(parseGrid(base, 'g.yaml'));
+    const ce = trials.filter((t) => t.config.loss === 'ce');
+    const dce = trials.filter((t) => t.config.loss === 'dce');
+    expect(ce).toHaveLength(2 * 1 * 3);
+    expect(dce).toHaveLength(2 * 1 * 2 * 2 * 3);
+    expect(ce.every((t) => t.config.period === null && t.config.amplitude === null)).toBe(true);
+  });
+
+  it('gives deterministic, distinct ids that change with any setting', () => {
+    const a = expandGrid(parseGrid(base, 'g.yaml'));
+    const b = expandGrid(parseGrid(base, 'other-name.yaml'));
+    expect(a.map((t) => t.id)).toEqual(b.map((t) => t.id));
+    expect(new Set(a.map((t) => t.id)).size).toBe(a.length);
+    const c = expandGrid(parseGrid(base.replace('steps: 100', 'steps: 101'), 'g.yaml'));
+    expect(c.some((t) => a.some((u) => u.id === t.id))).toBe(false);
+  });
+
+  it('packs trials by width and loss family within the pack size', () => {
+    const trials = expandGrid(parseGrid(base, 'g.yaml'));
+    const packs = planPacks(trials, 4);
+    expect(packs.flatMap((p) => p.trials).length).toBe(trials.length);
+    for (const p of packs) {
+      expect(p.trials.length).toBeLessThanOrEqual(4);
+      expect(new Set(p.trials.map((t) => t.config.width)).size).toBe(1);
+    }
+  });
+
+  it('parses the shipped examples', () => {
+    for (const f of ['examples/quick.yaml', 'examples/paper.yaml']) {
+      expect(expandGrid(parseGrid(readFileSync(f, 'utf8'), f)).length).toBeGreaterThan(0);
+    }
+  });
+});
