@@ -104,29 +104,30 @@ export interface Curves {
   /** The static counterpart's loss at the same parameters. */
   trainLossStatic: number[];
   trainAcc: number[];
-  /** Validation loss, static counterpart. */
-  valLoss: number[];
+  /** Validation loss, static counterpart; null where not finite (records are JSON). */
+  valLoss: (number | null)[];
   valAcc: number[];
 }
 
 export interface SharpnessTrace {
   step: number[];
-  /** lambda_max of the trained loss at the current t. */
-  dynamic: number[];
+  /** lambda_max of the trained loss at the current t (null where not finite, here and below). */
+  dynamic: (number | null)[];
   /** ||H v - lambda v|| for the dynamic estimate. */
-  dynamicResidual: number[];
+  dynamicResidual: (number | null)[];
   /** lambda_max of the static counterpart. */
-  static: number[];
-  staticResidual: number[];
+  static: (number | null)[];
+  staticResidual: (number | null)[];
   /** Edge-of-stability ratio lambda_max(dynamic) * eta / 2. */
-  eosRatio: number[];
+  eosRatio: (number | null)[];
 }
 
+/** At the final parameters (for a diverged trial: the last evaluated ones with a finite loss). null: not finite. */
 export interface FinalMetrics {
-  trainLoss: number;
-  trainLossStatic: number;
+  trainLoss: number | null;
+  trainLossStatic: number | null;
   trainAcc: number;
-  valLoss: number;
+  valLoss: number | null;
   valAcc: number;
   sharpnessDynamic: number | null;
   sharpnessStatic: number | null;

@@ -1,0 +1,385 @@
+/**
+ * Eigenvalue tools for sharpness: batched Lanczos (full reorthogonalisation) and batched, warm-started
+ * power iteration for the largest algebraic eigenvalue of K independent symmetric operators of size P,
+ * applied together (one batched Hessian-vector product per iteration for a whole pack); a symmetric
+ * tridiagonal eigensolver; and a dense Jacobi eigensolver used only as a test oracle.
+ * Blocks never mix: block k's numbers depend only on block k's operator and start vector.
+ */
+import { createRng } from './prng.js';
+
+/** Applies K independent symmetric operators: v and the result are K * P (block k at offset k * P). The result is owned by the caller. */
+export type BatchedOperator = (v: Float64Array) => Float64Array;
+
+export interface BatchedEigen {
+  /** Largest eigenvalue estimate per block (K). */
+  lambda: Float64Array;
+  /** Unit eigenvector estimate per block (K * P). */
+  vectors: Float64Array;
+  /** ||A v - lambda v|| per block (K), from one extra application. */
+  residual: Float64Array;
+  /** Lanczos order reached or power iterations used, per block. */
+  iterations: Int32Array;
+}
+
+function dot(a: Float64Array, b: Float64Array, off: number, P: number): number {
+  let s = 0;
+  for (let i = off, end = off + P; i < end; i++) s += a[i] * b[i];
+  return s;
+}
+
+function axpy(alpha: number, x: Float64Array, y: Float64Array, off: number, P: number): void {
+  for (let i = off, end = off + P; i < end; i++) y[i] += alpha * x[i];
+}
+
+function scale(alpha: number, x: Float64Array, off: number, P: number): void {
+  for (let i = off, end = off + P; i < end; i++) x[i] *= alpha;
+}
+
+/** Deterministic unit start vectors: the same normal vector (seeded stream) in every block, so a block's result does not depend on its position in a pack. */
+export function startVectors(K: number, P: number, seed = 0, stream = 'sharpness-start'): Float64Array {
+  const rng = createRng(seed, stream);
+  const one = new Float64Array(P);
+  for (let i = 0; i < P; i++) one[i] = rng.normal();
+  scale(1 / Math.sqrt(dot(one, one, 0, P)), one, 0, P);
+  const out = new Float64Array(K * P);
+  for (let k = 0; k < K; k++) out.set(one, k * P);
+  return out;
+}
+
+/** ||A v - lambda v|| per block, with one batched application. */
+function residuals(apply: BatchedOperator, V: Float64Array, lambda: Float64Array, K: number, P: number): Float64Array {
+  const AV = apply(V);
+  const r = new Float64Array(K);
+  for (let k = 0; k < K; k++) {
+    let s = 0;
+    for (let i = k * P, end = i + P; i < end; i++) {
+      const e = AV[i] - lambda[k] * V[i];
+      s += e * e;
+    }
+    r[k] = Math.sqrt(s);
+  }
+  return r;
+}
+
+/**
+ * Lanczos of order `order` (capped at P) with full reorthogonalisation (classical Gram-Schmidt, twice),
+ * from `start` (K * P, normalised here per block). A block whose Krylov space closes early (breakdown)
+ * stops there; its Ritz value is then exact up to rounding.
+ */
+export function lanczosBatched(
+  apply: BatchedOperator,
+  K: number,
+  P: number,
+  opts: { order: number; start?: Float64Array },
+): BatchedEigen {
+  const m = Math.max(1, Math.min(opts.order, P));
+  const q0 = opts.start ? Float64Array.from(opts.start) : startVectors(K, P);
+  for (let k = 0; k < K; k++) {
+    const nrm = Math.sqrt(dot(q0, q0, k * P, P));
+    if (!(nrm > 0)) throw new Error('lanczosBatched: zero start vector');
+    scale(1 / nrm, q0, k * P, P);
+  }
+  const Q: Float64Array[] = [q0];
+  const alpha = Array.from({ length: K }, () => new Float64Array(m));
+  const beta = Array.from({ length: K }, () => new Float64Array(m));
+  const len = new Int32Array(K); // Krylov dimension reached per block
+  const done = new Uint8Array(K);
+  const normEst = new Float64Array(K);
+  for (let j = 0; j < m; j++) {
+    const w = apply(Q[j]);
+    const next = new Float64Array(K * P);
+    let anyOpen = false;
+    for (let k = 0; k < K; k++) {
+      if (done[k]) continue;
+      const off = k * P;
+      const a = dot(w, Q[j], off, P);
+      alpha[k][j] = a;
+      axpy(-a, Q[j], w, off, P);
+      if (j > 0) axpy(-beta[k][j - 1], Q[j - 1], w, off, P);
+      // Full reorthogonalisation, twice ("twice is enough"): keeps the basis orthogonal to rounding.
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i <= j; i++) axpy(-dot(w, Q[i], off, P), Q[i], w, off, P);
+      }
+      const b = Math.sqrt(dot(w, w, off, P));
+      beta[k][j] = b;
+      len[k] = j + 1;
+      normEst[k] = Math.max(normEst[k], Math.abs(a) + b + (j > 0 ? beta[k][j - 1] : 0));
+      if (j === m - 1 || !(b > 1e-12 * normEst[k]) || !Number.isFinite(b)) {
+        done[k] = 1;
+        continue;
+      }
+      for (let i = off, end = off + P; i < end; i++) next[i] = w[i] / b;
+      anyOpen = true;
+    }
+    if (!anyOpen) break;
+    Q.push(next);
+  }
+  const lambda = new Float64Array(K);
+  const vectors = new Float64Array(K * P);
+  for (let k = 0; k < K; k++) {
+    const n = len[k];
+    const { values, vectors: S } = tridiagonalEigen(alpha[k].subarray(0, n), beta[k].subarray(0, Math.max(0, n - 1)));
+    const top = n - 1; // ascending order
+    lambda[k] = values[top];
+    const off = k * P;
+    for (let i = 0; i < n; i++) axpy(S[i * n + top], Q[i], vectors, off, P);
+    const nrm = Math.sqrt(dot(vectors, vectors, off, P));
+    if (nrm > 0) scale(1 / nrm, vectors, off, P);
+  }
+  const residual = residuals(apply, vectors, lambda, K, P);
+  return { lambda, vectors, residual, iterations: len };
+}
+
+/**
+ * Power iteration per block, warm-started from `start` (e.g. the previous eigenvector), stopping a block
+ * when ||A v - lambda v|| <= tol * |lambda|. Power iteration finds the eigenvalue of largest magnitude; a
+ * block that lands on a negative one is rerun on A - lambda I (spectrum shifted to >= 0) so the result is
+ * the largest algebraic eigenvalue, as Lanczos gives.
+ */
+export function powerIterationBatched(
+  apply: BatchedOperator,
+  K: number,
+  P: number,
+  opts: { maxIterations: number; tol?: number; start?: Float64Array },
+): BatchedEigen {
+  const tol = opts.tol ?? 1e-6;
+  const start = opts.start ? Float64Array.from(opts.start) : startVectors(K, P);
+  const first = powerPass(apply, K, P, start, new Float64Array(K), new Uint8Array(K).fill(1), opts.maxIterations, tol);
+  const shift = new Float64Array(K);
+  const redo = new Uint8Array(K);
+  let anyRedo = false;
+  for (let k = 0; k < K; k++) {
+    if (first.lambda[k] < 0) {
+      shift[k] = first.lambda[k];
+      redo[k] = 1;
+      anyRedo = true;
+    }
+  }
+  if (!anyRedo) return first;
+  const second = powerPass(apply, K, P, startVectors(K, P), shift, redo, opts.maxIterations, tol);
+  for (let k = 0; k < K; k++) {
+    if (!redo[k]) continue;
+    first.lambda[k] = second.lambda[k];
+    first.residual[k] = second.residual[k];
+    first.iterations[k] += second.iterations[k];
+    first.vectors.set(second.vectors.subarray(k * P, (k + 1) * P), k * P);
+  }
+  return first;
+}
+
+/** One power-iteration run on A - shift_k I for the blocks with on[k]; lambda/residual refer to A itself. */
+function powerPass(
+  apply: BatchedOperator,
+  K: number,
+  P: number,
+  v: Float64Array,
+  shift: Float64Array,
+  on: Uint8Array,
+  maxIterations: number,
+  tol: number,
+): BatchedEigen {
+  for (let k = 0; k < K; k++) {
+    const nrm = Math.sqrt(dot(v, v, k * P, P));
+    if (!(nrm > 0)) throw new Error('powerIterationBatched: zero start vector');
+    scale(1 / nrm, v, k * P, P);
+  }
+  const lambda = new Float64Array(K);
+  const residual = new Float64Array(K).fill(Infinity);
+  const iterations = new Int32Array(K);
+  const open = Uint8Array.from(on);
+  const iters = Math.max(1, maxIterations);
+  for (let it = 0; it < iters; it++) {
+    const Av = apply(v);
+    let anyOpen = false;
+    for (let k = 0; k < K; k++) {
+      if (!open[k]) continue;
+      const off = k * P;
+      const lam = dot(v, Av, off, P); // Rayleigh quotient of A (v is unit)
+      let r2 = 0;
+      for (let i = off, end = off + P; i < end; i++) {
+        const e = Av[i] - lam * v[i];
+        r2 += e * e;
+      }
+      lambda[k] = lam;
+      residual[k] = Math.sqrt(r2);
+      iterations[k] = it + 1;
+      if (residual[k] <= tol * Math.abs(lam) || !Number.isFinite(lam)) {
+        open[k] = 0;
+        continue;
+      }
+      // Next iterate: (A - shift I) v, normalised.
+      const s = shift[k];
+      let n2 = 0;
+      for (let i = off, end = off + P; i < end; i++) {
+        const u = Av[i] - s * v[i];
+        Av[i] = u;
+        n2 += u * u;
+      }
+      const nrm = Math.sqrt(n2);
+      if (!(nrm > 0)) {
+        open[k] = 0; // v is in the null space of A - shift I: lam is exact
+        continue;
+      }
+      for (let i = off, end = off + P; i < end; i++) v[i] = Av[i] / nrm;
+      anyOpen = true;
+    }
+    if (!anyOpen) break;
+  }
+  // Blocks still open ended on a fresh iterate whose lambda/residual were not measured: measure them.
+  const stale = open.some((o) => o === 1);
+  if (stale) {
+    const Av = apply(v);
+    for (let k = 0; k < K; k++) {
+      if (!open[k]) continue;
+      const off = k * P;
+      const lam = dot(v, Av, off, P);
+      let r2 = 0;
+      for (let i = off, end = off + P; i < end; i++) {
+        const e = Av[i] - lam * v[i];
+        r2 += e * e;
+      }
+      lambda[k] = lam;
+      residual[k] = Math.sqrt(r2);
+    }
+  }
+  return { lambda, vectors: v, residual, iterations };
+}
+
+/**
+ * Eigen-decomposition of the symmetric tridiagonal matrix with diagonal `diag` (n) and off-diagonal `off`
+ * (n - 1): implicit QL (tql2, EISPACK via JAMA). Values ascending; vectors n x n row-major with
+ * column i the eigenvector of values[i].
+ */
+export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>): { values: Float64Array; vectors: Float64Array } {
+  const n = diag.length;
+  const d = Float64Array.from(diag);
+  const e = new Float64Array(n);
+  for (let i = 0; i < n - 1; i++) e[i] = off[i];
+  const V = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 100) throw new Error('tridiagonalEigen: no convergence');
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1];
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          for (let k = 0; k < n; k++) {
+            h = V[k * n + i + 1];
+            V[k * n + i + 1] = s * V[k * n + i] + c * h;
+            V[k * n + i] = c * V[k * n + i] - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    d[l] = d[l] + f;
+    e[l] = 0;
+  }
+  // Sort ascending, permuting columns.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => d[a] - d[b]);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = d[src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src];
+  });
+  return { values, vectors };
+}
+
+/**
+ * Cyclic Jacobi eigen-decomposition of a dense symmetric n x n matrix (row-major). Slow and exact to
+ * rounding: a test oracle only. Values ascending; column i of `vectors` belongs to values[i].
+ */
+export function jacobiEigen(A: ArrayLike<number>, n: number): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(A);
+  const V = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let offNorm = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        total += a[i * n + j] ** 2;
+        if (i !== j) offNorm += a[i * n + j] ** 2;
+      }
+    }
+    if (offNorm <= 1e-30 * total || offNorm === 0) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (apq === 0) continue;
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          // Rotate columns p, q of a.
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          // Rotate rows p, q of a.
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = V[k * n + p];
+          const vkq = V[k * n + q];
+          V[k * n + p] = c * vkp - s * vkq;
+          V[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => a[x * n + x] - a[y * n + y]);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = a[src * n + src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src];
+  });
+  return { values, vectors };
+}
