@@ -39,7 +39,10 @@ export interface S3StoreOptions {
   client?: S3Client;
   /** Extra S3Client configuration (e.g. maxAttempts, requestHandler). */
   clientConfig?: S3ClientConfig;
-  /** Environment to read AWS_* variables from; default process.env. */
+  /**
+   * Environment to read AWS_ENDPOINT_URL[_S3], AWS_REGION/AWS_DEFAULT_REGION and AWS_ACCESS_KEY_ID/
+   * AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN from; default process.env (then credentials come from the SDK chain).
+   */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -64,7 +67,16 @@ export function makeS3Client(opts: S3StoreOptions = {}): { client: S3Client; end
   if (endpoint) config.endpoint = endpoint;
   if (region) config.region = region;
   config.forcePathStyle = opts.forcePathStyle ?? config.forcePathStyle ?? endpoint !== undefined;
-  if (opts.credentials) config.credentials = opts.credentials;
+  if (opts.credentials) {
+    config.credentials = opts.credentials;
+  } else if (opts.env && opts.env !== process.env && nonEmpty(env.AWS_ACCESS_KEY_ID) && nonEmpty(env.AWS_SECRET_ACCESS_KEY)) {
+    // The SDK's default chain reads process.env; honour keys given in a custom env explicitly.
+    config.credentials = {
+      accessKeyId: env.AWS_ACCESS_KEY_ID!.trim(),
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY!.trim(),
+      ...(nonEmpty(env.AWS_SESSION_TOKEN) ? { sessionToken: env.AWS_SESSION_TOKEN!.trim() } : {}),
+    };
+  }
   return { client: new S3Client(config), endpoint };
 }
 

@@ -228,6 +228,8 @@ export interface TemporalServer {
   uiUrl?: string;
   /** Milliseconds from spawn until 'default' answered DescribeNamespace. */
   startupMs: number;
+  /** Process-group id of the server (and its watchdog). */
+  pid: number;
   stateDir: string;
   logFile: string;
   /** Environment for code under test: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE. */
@@ -324,6 +326,7 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
     namespace: 'default',
     uiUrl: uiPort !== undefined ? `http://127.0.0.1:${uiPort}` : undefined,
     startupMs,
+    pid: proc.pgid,
     stateDir: dir,
     logFile: proc.logFile,
     env: () => ({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' }),
@@ -356,6 +359,8 @@ export interface MinioServer {
   consoleUrl: string;
   /** Milliseconds from spawn until /minio/health/ready answered 200 (bucket creation not included). */
   startupMs: number;
+  /** Process-group id of the server (and its watchdog). */
+  pid: number;
   dataDir: string;
   logFile: string;
   /** AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION for code under test. */
@@ -457,6 +462,7 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
     bucket,
     consoleUrl: `http://127.0.0.1:${consolePort}`,
     startupMs,
+    pid: proc.pgid,
     dataDir: path.join(dir, 'data'),
     logFile: proc.logFile,
     env: () => ({
