@@ -77,18 +77,21 @@ function tcpOpen(port: number, host = '127.0.0.1'): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Runs "$@" in the background and stays alive until it exits, so that waiting for this shell = waiting for the
-// server. Stops the server when the test process ($1) disappears, escalating to KILL after 10s.
-const WATCHDOG = `
-parent=$1; shift
+// The watchdog: `bash -c WATCHDOG_SCRIPT name PARENT_PID GRACE_TICKS cmd args...`, spawned as the leader of a new
+// process group. It runs the server in the background and stays alive until the server exits, so that waiting for
+// this shell = waiting for the server. When the test process (PARENT_PID) disappears it TERMs the whole group, and
+// KILLs it GRACE_TICKS x 0.2s later if anything is still there. A TERM/INT/HUP to the watchdog itself (stop() signals
+// the whole group) just marks it as stopping, with the same KILL escalation.
+export const WATCHDOG_SCRIPT = `
+parent=$1; grace=$2; shift 2
 "$@" &
 srv=$!
 stopping=0
-trap 'stopping=1; kill -TERM "$srv" 2>/dev/null' TERM INT HUP
+trap 'stopping=1' TERM INT HUP
 n=0
 while kill -0 "$srv" 2>/dev/null; do
-  if [ "$stopping" = 0 ] && ! kill -0 "$parent" 2>/dev/null; then stopping=1; kill -TERM "$srv" 2>/dev/null; fi
-  if [ "$stopping" = 1 ]; then n=$((n+1)); [ "$n" -gt 50 ] && kill -KILL "$srv" 2>/dev/null; fi
+  if [ "$stopping" = 0 ] && ! kill -0 "$parent" 2>/dev/null; then stopping=1; kill -TERM -- -$$ 2>/dev/null; fi
+  if [ "$stopping" = 1 ]; then n=$((n+1)); [ "$n" -gt "$grace" ] && kill -KILL -- -$$; fi
   sleep 0.2
 done
 wait "$srv"
@@ -120,7 +123,8 @@ class ManagedProcess {
   ) {
     const fd = openSync(logFile, 'a');
     try {
-      this.child = spawn('bash', ['-c', WATCHDOG, `dynsweep-${name}-watchdog`, String(process.pid), bin, ...args], {
+      const graceTicks = '50'; // 10s
+      this.child = spawn('bash', ['-c', WATCHDOG_SCRIPT, `dynsweep-${name}-watchdog`, String(process.pid), graceTicks, bin, ...args], {
         detached: true, // own process group: pgid == pid
         stdio: ['ignore', fd, fd],
         env,
