@@ -80,7 +80,7 @@ export const axesSchema = z
 export const thresholdSchema = z
   .object({
     /** Which final metric decides that a network "fits". */
-    metric: z.enum(['trainAcc', 'valAcc', 'trainLoss', 'valLoss']).default('trainAcc'),
+    metric: z.enum(['trainAcc', 'valAcc', 'trainLoss', 'trainLossStatic', 'valLoss']).default('trainAcc'),
     /** The level it must reach (at least, for accuracies; at most, for losses). */
     level: z.number().finite().default(1),
     /** Tolerance below the best validation accuracy for "smallest P within tolerance". */

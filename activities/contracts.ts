@@ -1,0 +1,81 @@
+/**
+ * The activity interface the workflows see: small inputs and outputs only (keys and counts),
+ * never records. Type-only module, safe to import from workflows.
+ */
+
+export interface PlanInput {
+  /** Root of this sweep's results (path or s3://bucket/prefix). */
+  resultsUri: string;
+  sweepId: string;
+  /** The grid file's text, stored as grid.yaml before planning. */
+  gridYaml: string;
+  /** Where the grid came from, for messages. */
+  gridFile: string;
+}
+
+export interface PackRef {
+  index: number;
+  width: number;
+  size: number;
+}
+
+export interface PlanOutput {
+  name: string;
+  gridHash: string;
+  totalTrials: number;
+  packs: PackRef[];
+  taskQueue: string;
+  maxConcurrentPacks: number;
+  maxAttempts: number;
+  heartbeatTimeoutS: number;
+  packTimeoutS: number;
+}
+
+export interface TrainPackInput {
+  resultsUri: string;
+  sweepId: string;
+  packIndex: number;
+}
+
+export interface PackResult {
+  packIndex: number;
+  /** Trials with a record in the store after this pack (trained now or before). */
+  completed: number;
+  /** Of those, trials whose loss became non-finite (a result, not a failure). */
+  diverged: number;
+  /** Trials whose records already existed (a retry, or a rerun of the same sweep). */
+  reused: number;
+}
+
+export interface PackFailure {
+  packIndex: number;
+  trials: number;
+  message: string;
+}
+
+export interface FinalizeInput {
+  resultsUri: string;
+  sweepId: string;
+  failures: PackFailure[];
+  /** The sweep was cancelled: missing records are 'cancelled', not failures of the code. */
+  cancelled: boolean;
+}
+
+export interface ThresholdBrief {
+  params: number | null;
+  width: number | null;
+  reached: boolean;
+}
+
+export interface FinalizeOutput {
+  completed: number;
+  failed: number;
+  diverged: number;
+  thresholds: Record<string, ThresholdBrief>;
+}
+
+export interface SweepActivities {
+  planSweep(input: PlanInput): Promise<PlanOutput>;
+  trainPack(input: TrainPackInput): Promise<PackResult>;
+  finalizeSweep(input: FinalizeInput): Promise<FinalizeOutput>;
+}

@@ -1,0 +1,90 @@
+import { parseGrid } from '../core/grid/index.js';
+import type { Store } from '../core/store.js';
+import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
+import type { TrialRecord } from '../core/types.js';
+import type { FinalizeInput, FinalizeOutput, ThresholdBrief } from './contracts.js';
+import { GRID_KEY, recordKey, type Manifest } from './manifest.js';
+
+export const SUMMARY_KEY = 'summary.json';
+export const THRESHOLDS_KEY = 'thresholds.json';
+
+/** `summary.json`: the sweep at a glance; complete on its own, without Temporal. */
+export interface SweepSummary {
+  schema: 'dynsweep.summary/1';
+  sweepId: string;
+  name: string;
+  gridHash: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  trials: number;
+  completed: number;
+  failed: number;
+  diverged: number;
+  /** Trials without a record, with the error that ended their pack. */
+  failures: { trialId: string; packIndex: number | null; message: string }[];
+  thresholds: Record<string, ThresholdBrief>;
+  finishedAt: string;
+}
+
+/** Read up to `limit` objects at a time: big sweeps have thousands of records. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export function briefOf(report: ThresholdReport): Record<string, ThresholdBrief> {
+  return Object.fromEntries(
+    report.losses.map((l) => [l.loss, { params: l.threshold.params, width: l.threshold.width, reached: l.threshold.reached }]),
+  );
+}
+
+/** Aggregate the records in the store (never history) into thresholds.json and summary.json. */
+export async function finalizeResults(store: Store, manifest: Manifest, input: FinalizeInput): Promise<FinalizeOutput> {
+  const spec = parseGrid((await store.getText(GRID_KEY)) ?? '', GRID_KEY);
+  const texts = await mapLimit(manifest.trials, 32, (t) => store.getText(recordKey(t.id)));
+  const records = texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord);
+
+  const th = spec.threshold;
+  const report = findThresholds(records.map(thresholdInputFromRecord), { metric: th.metric, level: th.level }, {
+    bootstrap: th.bootstrap,
+    confidence: th.confidence,
+    valTolerance: th.valTolerance,
+  });
+  await store.put(THRESHOLDS_KEY, JSON.stringify(report, null, 2), 'application/json');
+
+  const packOfTrial = new Map<string, number>();
+  for (const p of manifest.packs) for (const id of p.trialIds) packOfTrial.set(id, p.index);
+  const messageOfPack = new Map(input.failures.map((f) => [f.packIndex, f.message]));
+  const failures = manifest.trials
+    .filter((_, i) => texts[i] === null)
+    .map((t) => {
+      const packIndex = packOfTrial.get(t.id) ?? null;
+      const message = (packIndex !== null && messageOfPack.get(packIndex)) || (input.cancelled ? 'cancelled' : 'no record');
+      return { trialId: t.id, packIndex, message };
+    });
+
+  const thresholds = briefOf(report);
+  const summary: SweepSummary = {
+    schema: 'dynsweep.summary/1',
+    sweepId: input.sweepId,
+    name: manifest.name,
+    gridHash: manifest.gridHash,
+    status: input.cancelled ? 'cancelled' : failures.length > 0 ? 'failed' : 'completed',
+    trials: manifest.trials.length,
+    completed: records.length,
+    failed: failures.length,
+    diverged: records.filter((r) => r.diverged).length,
+    failures,
+    thresholds,
+    finishedAt: new Date().toISOString(),
+  };
+  await store.put(SUMMARY_KEY, JSON.stringify(summary, null, 2), 'application/json');
+  return { completed: summary.completed, failed: summary.failed, diverged: summary.diverged, thresholds };
+}

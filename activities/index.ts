@@ -1,0 +1,90 @@
+import { Context, ApplicationFailure } from '@temporalio/activity';
+import type { Store } from '../core/store.js';
+import { GridError } from '../core/grid/index.js';
+import type { FinalizeInput, PlanInput, SweepActivities, TrainPackInput } from './contracts.js';
+import { buildManifest, GRID_KEY, MANIFEST_KEY, packOf, readManifest, recordKey, artifactKey, type Manifest } from './manifest.js';
+import type { PackRunner } from './runner.js';
+import { finalizeResults } from './finalize.js';
+import type { TrialRecord } from '../core/types.js';
+
+export interface ActivityDeps {
+  /** Opens the results store of one sweep. */
+  openStore(uri: string): Store;
+  /** Where packs are trained (worker threads in production). */
+  runner: PackRunner;
+}
+
+/** Activities as thin adapters over the pure core, built from their dependencies. */
+export function createActivities(deps: ActivityDeps): SweepActivities {
+  const manifests = new Map<string, Promise<Manifest>>();
+  const manifestOf = (uri: string, store: Store) => {
+    let m = manifests.get(uri);
+    if (!m) {
+      m = readManifest(store);
+      m.catch(() => manifests.delete(uri));
+      manifests.set(uri, m);
+    }
+    return m;
+  };
+
+  return {
+    async planSweep(input: PlanInput) {
+      let built;
+      try {
+        built = buildManifest(input.sweepId, input.gridYaml, input.gridFile);
+      } catch (err) {
+        if (err instanceof GridError) throw ApplicationFailure.nonRetryable(err.message, 'GridError');
+        throw err;
+      }
+      const { manifest, spec } = built;
+      const store = deps.openStore(input.resultsUri);
+      await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
+      await store.put(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
+      const ex = spec.execution;
+      return {
+        name: manifest.name,
+        gridHash: manifest.gridHash,
+        totalTrials: manifest.trials.length,
+        packs: manifest.packs.map((p) => ({ index: p.index, width: p.width, size: p.trialIds.length })),
+        taskQueue: ex.taskQueue,
+        maxConcurrentPacks: ex.maxConcurrentPacks,
+        maxAttempts: ex.maxAttempts,
+        heartbeatTimeoutS: ex.heartbeatTimeoutS,
+        packTimeoutS: ex.packTimeoutS,
+      };
+    },
+
+    async trainPack(input: TrainPackInput) {
+      const ctx = Context.current();
+      const store = deps.openStore(input.resultsUri);
+      const pack = packOf(await manifestOf(input.resultsUri, store), input.packIndex);
+      if (!pack) throw ApplicationFailure.nonRetryable(`no pack ${input.packIndex} in ${store.uri}`, 'BadPack');
+
+      // Records are written last, so an existing record means the trial is complete: a retry skips it.
+      const existing = await Promise.all(pack.trials.map((t) => store.getText(recordKey(t.id))));
+      const todo = pack.trials.filter((_, i) => existing[i] === null);
+      let diverged = existing.filter((r) => r !== null && (JSON.parse(r) as TrialRecord).diverged).length;
+      const describe = `pack ${pack.index}: ${todo.length} trial(s), width ${pack.width}, ${pack.trials[0].config.loss}…`;
+      ctx.heartbeat({ pack: pack.index, step: 0, totalSteps: pack.trials[0].config.steps, trials: todo.length, describe });
+
+      if (todo.length > 0) {
+        const outcomes = await deps.runner.run(
+          { ...pack, trials: todo },
+          (p) => ctx.heartbeat({ pack: pack.index, ...p, trials: todo.length, describe }),
+          ctx.cancellationSignal,
+        );
+        for (const { record, artifact } of outcomes) {
+          await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
+          await store.put(recordKey(record.trialId), JSON.stringify(record), 'application/json');
+          if (record.diverged) diverged++;
+        }
+      }
+      return { packIndex: pack.index, completed: pack.trials.length, diverged, reused: pack.trials.length - todo.length };
+    },
+
+    async finalizeSweep(input: FinalizeInput) {
+      const store = deps.openStore(input.resultsUri);
+      return finalizeResults(store, await manifestOf(input.resultsUri, store), input);
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { contentHash } from '../core/hash.js';
+import { expandGrid, parseGrid, planPacks, type GridSpec } from '../core/grid/index.js';
+import type { Store } from '../core/store.js';
+import type { Pack, Trial } from '../core/types.js';
+
+/** `manifest.json`: every trial of the sweep and the packs they are trained in. */
+export interface Manifest {
+  schema: 'dynsweep.manifest/1';
+  sweepId: string;
+  name: string;
+  /** Hash of the validated grid (defaults filled in): equal grids, equal hashes. */
+  gridHash: string;
+  trials: Trial[];
+  packs: { index: number; width: number; trialIds: string[] }[];
+}
+
+export const MANIFEST_KEY = 'manifest.json';
+export const GRID_KEY = 'grid.yaml';
+
+export function nameOf(spec: GridSpec, file: string): string {
+  if (spec.name) return spec.name;
+  const base = file.split(/[\\/]/).pop() ?? 'sweep';
+  return base.replace(/\.ya?ml$/i, '').replace(/[^A-Za-z0-9._-]/g, '-') || 'sweep';
+}
+
+export function gridHash(spec: GridSpec): string {
+  return contentHash(spec, 12);
+}
+
+export function buildManifest(sweepId: string, gridYaml: string, gridFile: string): { manifest: Manifest; spec: GridSpec } {
+  const spec = parseGrid(gridYaml, gridFile);
+  const trials = expandGrid(spec);
+  const packs = planPacks(trials, spec.execution.packSize);
+  return {
+    spec,
+    manifest: {
+      schema: 'dynsweep.manifest/1',
+      sweepId,
+      name: nameOf(spec, gridFile),
+      gridHash: gridHash(spec),
+      trials,
+      packs: packs.map((p) => ({ index: p.index, width: p.width, trialIds: p.trials.map((t) => t.id) })),
+    },
+  };
+}
+
+export async function readManifest(store: Store): Promise<Manifest> {
+  const text = await store.getText(MANIFEST_KEY);
+  if (text === null) throw new Error(`${store.uri}: ${MANIFEST_KEY} is missing; was the sweep planned?`);
+  return JSON.parse(text) as Manifest;
+}
+
+export function packOf(manifest: Manifest, index: number): Pack | undefined {
+  const def = manifest.packs[index];
+  if (!def) return undefined;
+  const byId = new Map(manifest.trials.map((t) => [t.id, t]));
+  return { index, width: def.width, trials: def.trialIds.map((id) => byId.get(id)!) };
+}
+
+export const recordKey = (trialId: string) => `trials/${trialId}.json`;
+export const artifactKey = (trialId: string) => `artifacts/${trialId}.json`;

@@ -1,0 +1,88 @@
+import type { Argv } from 'yargs';
+import { WorkflowIdConflictPolicy } from '@temporalio/common';
+import { gridHash, nameOf } from '../../activities/manifest.js';
+import { CONTROL_QUEUE, type SweepInput } from '../../workflows/definitions.js';
+import type { sweepWorkflow as SweepWorkflowFn } from '../../workflows/sweep.js';
+import { CliError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
+import { loadGrid } from '../grid-file.js';
+import { withConnection, withJson, withStore, type ConnectionArgs } from '../options.js';
+import { renderResult } from '../render.js';
+import { storeRoot } from '../results-store.js';
+import { followSweep } from '../sweep-run.js';
+import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
+
+export const command = 'start <grid>';
+export const describe = 'Start a sweep of a grid file (and, with --wait, follow it to the end)';
+
+export const builder = (y: Argv) =>
+  withJson(withStore(withConnection(y)))
+    .positional('grid', { type: 'string', demandOption: true, describe: 'Path to grid.yaml' })
+    .option('wait', { type: 'boolean', default: false, describe: 'Show progress and wait for the thresholds' })
+    .option('id', {
+      type: 'string',
+      describe: 'Sweep id (default: <name>-<grid hash>; the same grid resumes and reuses finished trials)',
+    });
+
+interface StartArgs extends ConnectionArgs {
+  grid: string;
+  wait: boolean;
+  json: boolean;
+  store?: string;
+  id?: string;
+}
+
+export const handle = handler(async (args: StartArgs) => {
+  const grid = loadGrid(args.grid);
+  const sweepId = args.id ?? `${nameOf(grid.spec, grid.file)}-${gridHash(grid.spec).slice(0, 8)}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(sweepId)) {
+    throw new CliError(`--id ${sweepId}: use letters, digits, ".", "_" or "-"`, EXIT_BAD_INPUT);
+  }
+  const root = storeRoot(args.store);
+  const results = root.child(sweepId);
+  try {
+    await results.exists('summary.json');
+  } catch (err) {
+    throw new CliError(`results store ${root.uri} is not usable: ${(err as Error).message}`, EXIT_FAILED);
+  }
+
+  const target = await connect(args);
+  try {
+    const workflowId = workflowIdOf(sweepId);
+    const options = {
+      taskQueue: CONTROL_QUEUE,
+      workflowId,
+      args: [{ sweepId, resultsUri: results.uri, gridYaml: grid.text, gridFile: grid.file }] as [SweepInput],
+      // Starting the same sweep while it runs attaches to it instead of failing.
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    };
+    const searchAttributes = { SweepName: [nameOf(grid.spec, grid.file)], GridHash: [gridHash(grid.spec)] };
+    const handle = await target.client.workflow
+      .start<typeof SweepWorkflowFn>('sweepWorkflow', { ...options, searchAttributes })
+      .catch((err: Error) => {
+        // A server without our search attributes registered still runs the sweep, unindexed.
+        if (!/search attribute/i.test(err.message)) throw err;
+        process.stderr.write(`warning: ${err.message}; starting without search attributes (see README, "Deploy at scale")\n`);
+        return target.client.workflow.start<typeof SweepWorkflowFn>('sweepWorkflow', options);
+      });
+    const uiUrl = workflowUrl(target, workflowId);
+    process.stderr.write(`sweep ${sweepId}: ${grid.trials.length} trials\nweb UI: ${uiUrl}\n`);
+    if (!args.wait) {
+      if (args.json) {
+        process.stdout.write(`${JSON.stringify({ sweepId, workflowId, status: 'running', trials: grid.trials.length, resultsUri: results.uri, uiUrl })}\n`);
+      } else {
+        process.stdout.write(`${sweepId}\n`);
+      }
+      return EXIT_OK;
+    }
+    const result = await followSweep(handle, results.uri, true);
+    if (args.json) {
+      const { sweepId: id, status, trials, completed, failed, resultsUri, thresholds } = result;
+      process.stdout.write(`${JSON.stringify({ sweepId: id, workflowId, status, trials, completed, failed, diverged: result.diverged, resultsUri, uiUrl, thresholds })}\n`);
+    } else {
+      process.stdout.write(renderResult(result, uiUrl));
+    }
+    return result.status === 'completed' ? EXIT_OK : EXIT_FAILED;
+  } finally {
+    await target.connection.close();
+  }
+});

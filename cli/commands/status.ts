@@ -1,0 +1,71 @@
+import type { Argv } from 'yargs';
+import type { sweepWorkflow } from '../../workflows/sweep.js';
+import { progressQuery, type SweepProgress } from '../../workflows/definitions.js';
+import { CliError, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
+import { withConnection, withJson, type ConnectionArgs } from '../options.js';
+import { ProgressView, renderResult } from '../render.js';
+import { followSweep, readSummary, summaryToResult } from '../sweep-run.js';
+import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
+
+export const command = 'status <sweepId>';
+export const describe = 'Show the progress of a sweep (with --watch, follow it to the end)';
+
+export const builder = (y: Argv) =>
+  withJson(withConnection(y))
+    .positional('sweepId', { type: 'string', demandOption: true })
+    .option('watch', { type: 'boolean', default: false, describe: 'Show a live progress bar until the sweep ends' });
+
+interface StatusArgs extends ConnectionArgs {
+  sweepId: string;
+  json: boolean;
+  watch: boolean;
+}
+
+export const handle = handler(async (args: StatusArgs) => {
+  const target = await connect(args);
+  try {
+    const workflowId = workflowIdOf(args.sweepId);
+    const handle = target.client.workflow.getHandle<typeof sweepWorkflow>(workflowId);
+    const desc = await handle.describe().catch((err: Error) => {
+      throw new CliError(`no sweep ${args.sweepId} on ${target.address} (${err.message})`, EXIT_FAILED);
+    });
+    const progress: SweepProgress | null = await handle.query(progressQuery).catch(() => null);
+    const uiUrl = workflowUrl(target, workflowId);
+    const resultsUri = progress?.resultsUri ?? null;
+    const summary = resultsUri ? await readSummary(resultsUri).catch(() => null) : null;
+
+    if (args.watch && desc.status.name === 'RUNNING' && resultsUri) {
+      const result = await followSweep(handle, resultsUri, !args.json);
+      process.stdout.write(args.json ? `${JSON.stringify({ ...result, workflowId, uiUrl })}\n` : renderResult(result, uiUrl));
+      return result.status === 'completed' ? EXIT_OK : EXIT_FAILED;
+    }
+    const out = {
+      sweepId: args.sweepId,
+      workflowId,
+      workflowStatus: desc.status.name,
+      status: summary?.status ?? progress?.status ?? desc.status.name.toLowerCase(),
+      trials: progress?.totalTrials ?? summary?.trials ?? null,
+      completed: summary?.completed ?? progress?.completedTrials ?? null,
+      failed: summary?.failed ?? progress?.failedTrials ?? null,
+      diverged: summary?.diverged ?? progress?.divergedTrials ?? null,
+      resultsUri,
+      uiUrl,
+      thresholds: summary?.thresholds ?? null,
+    };
+    if (args.json) {
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    } else if (summary && resultsUri) {
+      process.stdout.write(renderResult(summaryToResult(summary, resultsUri), uiUrl));
+    } else {
+      if (progress) {
+        const view = new ProgressView();
+        view.update(progress);
+        view.stop();
+      }
+      process.stdout.write(`sweep ${args.sweepId}: ${out.status} (${out.completed ?? '?'}/${out.trials ?? '?'} trials)\nweb UI: ${uiUrl}\n`);
+    }
+    return out.status === 'failed' ? EXIT_FAILED : EXIT_OK;
+  } finally {
+    await target.connection.close();
+  }
+});

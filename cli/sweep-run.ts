@@ -1,0 +1,66 @@
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { sweepWorkflow } from '../workflows/sweep.js';
+import { progressQuery, type SweepResult } from '../workflows/definitions.js';
+import { SUMMARY_KEY, type SweepSummary } from '../activities/finalize.js';
+import { openStore } from '../storage/open.js';
+import { ProgressView } from './render.js';
+
+/** Follow a running sweep with a progress bar until it ends, then return its result. */
+export async function followSweep(handle: WorkflowHandle<typeof sweepWorkflow>, resultsUri: string, showProgress: boolean): Promise<SweepResult> {
+  const view = new ProgressView();
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      try {
+        if (showProgress) view.update(await handle.query(progressQuery));
+      } catch {
+        // The first workflow task may not have run yet; try again.
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  try {
+    return await resultOf(handle, resultsUri);
+  } finally {
+    done = true;
+    await poll;
+    view.stop();
+  }
+}
+
+/** The sweep's result: from the workflow when it completed, else from the failure's details or summary.json. */
+export async function resultOf(handle: WorkflowHandle<typeof sweepWorkflow>, resultsUri: string): Promise<SweepResult> {
+  try {
+    return await handle.result();
+  } catch (err) {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'SweepFailed' && cause.details?.[0]) {
+      return cause.details[0] as SweepResult;
+    }
+    if (cause instanceof CancelledFailure) {
+      const summary = await readSummary(resultsUri);
+      if (summary) return { ...summaryToResult(summary, resultsUri), status: 'cancelled' };
+    }
+    throw new Error(`sweep ${handle.workflowId} failed: ${cause?.message ?? err.message}`);
+  }
+}
+
+export async function readSummary(resultsUri: string): Promise<SweepSummary | null> {
+  const text = await openStore(resultsUri).getText(SUMMARY_KEY);
+  return text ? (JSON.parse(text) as SweepSummary) : null;
+}
+
+export function summaryToResult(s: SweepSummary, resultsUri: string): SweepResult {
+  return {
+    sweepId: s.sweepId,
+    status: s.status,
+    trials: s.trials,
+    completed: s.completed,
+    failed: s.failed,
+    diverged: s.diverged,
+    resultsUri,
+    thresholds: s.thresholds,
+  };
+}

@@ -1,0 +1,51 @@
+import { Client, Connection } from '@temporalio/client';
+import { localUp } from '../workers/local-stack.js';
+import { CliError, EXIT_FAILED } from './errors.js';
+import type { ConnectionArgs } from './options.js';
+
+/** A connected client and where its web UI is. */
+export interface Target {
+  client: Client;
+  connection: Connection;
+  namespace: string;
+  address: string;
+  /** Base URL of the Temporal web UI. */
+  uiBase: string;
+  /** True when this is the embedded local stack. */
+  local: boolean;
+}
+
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+/**
+ * Connect to Temporal: --address, else $TEMPORAL_ADDRESS, else the embedded local stack (started in
+ * the background when it is not running). The web UI of a remote server is $TEMPORAL_UI_URL, else port 8233 of its host.
+ */
+export async function connect(args: ConnectionArgs): Promise<Target> {
+  const explicit = args.address ?? process.env.TEMPORAL_ADDRESS;
+  let address: string;
+  let namespace = args.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  let uiBase: string;
+  if (explicit) {
+    address = explicit;
+    uiBase = process.env.TEMPORAL_UI_URL ?? `http://${explicit.replace(/:\d+$/, '')}:8233`;
+  } else {
+    const stack = await localUp(log);
+    address = stack.address;
+    namespace = args.namespace ?? stack.namespace;
+    uiBase = stack.uiUrl;
+  }
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 5000 });
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal at ${address}: ${(err as Error).message}`, EXIT_FAILED);
+  }
+  return { client: new Client({ connection, namespace }), connection, namespace, address, uiBase: uiBase.replace(/\/$/, ''), local: !explicit };
+}
+
+export function workflowUrl(t: Target, workflowId: string): string {
+  return `${t.uiBase}/namespaces/${encodeURIComponent(t.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export const workflowIdOf = (sweepId: string) => `sweep-${sweepId}`;
