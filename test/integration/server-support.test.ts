@@ -2,18 +2,30 @@
  * The test-server helpers themselves: no orphans when the test process dies, loud failure when a binary is missing.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serverBinary, startMinio, WATCHDOG_SCRIPT } from '../support/servers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Whether any non-zombie process is left in the group. (kill(-pgid, 0) also counts zombies, and an orphaned
+ * watchdog's zombie is reaped by PID 1 whenever that gets to it: ~2s in some sandboxes.)
+ */
 function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // pid (comm) state ppid pgrp ...; comm may contain spaces/parens, so parse after the last ')'
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z') return true;
   }
+  return false;
 }
 
 async function waitGone(pgid: number, ms: number): Promise<number> {
