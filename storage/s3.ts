@@ -67,6 +67,12 @@ export function makeS3Client(opts: S3StoreOptions = {}): { client: S3Client; end
   if (endpoint) config.endpoint = endpoint;
   if (region) config.region = region;
   config.forcePathStyle = opts.forcePathStyle ?? config.forcePathStyle ?? endpoint !== undefined;
+  if (endpoint) {
+    // SDK >= 3.729 adds CRC checksums to every request by default, which some S3-compatible servers reject; with a
+    // custom endpoint only send/validate them when an operation requires it (env/config can still override).
+    config.requestChecksumCalculation ??= env.AWS_REQUEST_CHECKSUM_CALCULATION ? undefined : 'WHEN_REQUIRED';
+    config.responseChecksumValidation ??= env.AWS_RESPONSE_CHECKSUM_VALIDATION ? undefined : 'WHEN_REQUIRED';
+  }
   if (opts.credentials) {
     config.credentials = opts.credentials;
   } else if (opts.env && opts.env !== process.env && nonEmpty(env.AWS_ACCESS_KEY_ID) && nonEmpty(env.AWS_SECRET_ACCESS_KEY)) {
