@@ -7,7 +7,10 @@
  *   sharpness at s use Gamma(s) too, and the final state (s = steps) uses Gamma(steps).
  * - A trial diverges at the first s whose training loss is not finite (seen by an evaluation or by a step).
  *   It stops, its parameters go back to the last evaluated state with a finite loss (its "final" state:
- *   final metrics, artifact and final sharpness all refer to it), and stepsRun = divergedAtStep.
+ *   final metrics, artifact and final sharpness all refer to it), and stepsRun = divergedAtStep. Its curves
+ *   and sharpness trace simply end; the trace gets no entry for that final state.
+ * - Sharpness: when the trained loss equals its static counterpart at s (static losses, A = 1, final
+ *   static segment) one eigenproblem serves both, so such a trial's numbers never depend on its pack-mates.
  * - wallTimeS is the pack's wall time (trials run together); stepsPerSecond = stepsRun / wallTimeS.
  */
 import type { KernelFactory, KernelTrial, PackKernel } from './kernel.js';
