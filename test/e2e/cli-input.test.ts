@@ -1,0 +1,69 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection } from '@temporalio/client';
+import { startTemporal, type TemporalServer } from '../support/servers.js';
+import { cleanEnv, runCli, tinyGrid } from '../support/cli.js';
+
+/** Bad input: exit 2, `file:line:col key: message` on stderr, and no workflow started on the real server. */
+describe('malformed grid files', () => {
+  let temporal: TemporalServer;
+  let env: NodeJS.ProcessEnv;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-input-'));
+
+  beforeAll(async () => {
+    temporal = await startTemporal();
+    env = cleanEnv({ ...temporal.env(), SWEEP_STORE: path.join(dir, 'store') });
+  });
+  afterAll(async () => temporal?.stop());
+
+  const good = tinyGrid({ name: 'input' });
+  const cases: { name: string; text?: string; file?: string; expect: RegExp }[] = [
+    { name: 'YAML syntax error', text: good.replace('lr: [0.5]', 'lr: [0.5'), expect: /grid\.yaml:\d+:\d+ .*YAML syntax/ },
+    { name: 'unknown loss', text: good.replace('[ce, dce, mse, dmse1, dmse2]', '[ce, hinge]'), expect: /grid\.yaml:13:\d+ grid\.loss\[1\]: .*"ce"/ },
+    { name: 'non-positive width', text: good.replace('[2, 4, 8]', '[2, 0, 8]'), expect: /grid\.yaml:11:\d+ grid\.width\[1\]: .*>0/ },
+    { name: 'wrong type', text: good.replace('steps: 200', 'steps: lots'), expect: /grid\.yaml:6:\d+ training\.steps: .*number/ },
+    { name: 'empty axis', text: good.replace('seed: [0, 1]', 'seed: []'), expect: /grid\.yaml:16:\d+ grid\.seed: must list at least one value/ },
+    { name: 'unknown key', text: good.replace('  lr: [0.5]', '  lr: [0.5]\n  momentum: [0.9]'), expect: /grid\.yaml:13:\d+ grid\.momentum: unknown key/ },
+    { name: 'missing file', file: 'does-not-exist.yaml', expect: /does-not-exist\.yaml:1:1 \(file\): cannot read grid file: no such file/ },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: exit 2 with a located message, for validate and start`, async () => {
+      const file = c.file ? path.join(dir, c.file) : path.join(dir, 'grid.yaml');
+      if (c.text) writeFileSync(file, c.text);
+      for (const args of [['validate', file], ['start', file, '--wait']]) {
+        const run = await runCli(args, env, 60_000);
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr).toMatch(c.expect);
+        expect(run.stdout).toBe('');
+      }
+    });
+  }
+
+  it('started no workflow for any of them', async () => {
+    const connection = await Connection.connect({ address: temporal.address });
+    try {
+      const ids: string[] = [];
+      for await (const w of new Client({ connection }).workflow.list()) ids.push(w.workflowId);
+      expect(ids).toEqual([]);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('accepts the good grid and counts its trials without starting anything', async () => {
+    const file = path.join(dir, 'good.yaml');
+    writeFileSync(file, good);
+    const run = await runCli(['validate', file], env, 60_000);
+    expect(run.code).toBe(0);
+    // 3 widths x 2 seeds x (2 static + 3 dynamical x 1 T x 1 A)
+    expect(run.stdout).toContain('30 trials');
+  });
+
+  it('rejects unknown flags and commands with exit 2', async () => {
+    expect((await runCli(['start'], env, 60_000)).code).toBe(2);
+    expect((await runCli(['frobnicate'], env, 60_000)).code).toBe(2);
+  });
+});
