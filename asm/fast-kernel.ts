@@ -302,27 +302,109 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
   v128.store(out + 80, f64x2.mul(v128.load(out + 80), f64x2.splat(invNd)));
 }
 
-// ---- Hessian-vector product (R-operator) ---------------------------------------------------------------
+// ---- Hessian-vector products with a per-parameter-state cache -------------------------------------------
+//
+// Lanczos applies H about 20 times at the same parameters, so everything that does not depend on v is computed
+// once (hvpPrepBlock): per sample p = softmax(z) (ce family) and dz; per hidden unit the 3 x 3 moments
+// D_j(i, c) = sum_mu 1[a_j>0] xt_i dz_c with xt = (x0, x1, 1). Writing Ra_j = 1[a_j>0] (xt . V1t_j) and
+// h_j = 1[a_j>0] (xt . W1t_j) (W1t_j = (W1_0j, W1_1j, b1_j), V1t likewise), the R backward pass collapses to
+//   E_j(i, c)  = sum_mu 1[a_j>0] xt_i Rdz_c                    (the only per-v sum over samples)
+//   H_W2[j, c] = sum_i V1t_ij D_j(i, c) + W1t_ij E_j(i, c)
+//   H_W1t[i, j] = sum_c V2_jc D_j(i, c) + W2_jc E_j(i, c)
+// so an hvp is one R-forward pass (Rz) and one pass accumulating E: about the work of one training step.
 
-/**
- * out = H v for one block (v and out in the block layout). dz, rdz: scratch of n * 3 v128 each.
- * R forward: Ra = 1[a>0] (V1^T x + c1), Rz = W2^T Ra + V2^T h + c2; Rdz from Rz (see the reference kernel);
- * R backward: H_W2 = Ra dz^T + h Rdz^T, Rda = 1[a>0] (V2 dz + W2 Rdz), H_W1 = x Rda^T, H_b1 = Rda, H_b2 = Rdz.
- */
-export function hvpBlock(
+/** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128). */
+export function hvpPrepBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize): void {
+  const invN = f32x4.splat(<f32>(1.0 / <f64>n));
+  for (let mu = 0; mu < n; mu++) {
+    const xp = x + (<usize>mu) * 8;
+    logits(th, w, v128.load32_splat(xp), v128.load32_splat(xp, 4));
+    const z0 = Z0, z1 = Z1, z2 = Z2;
+    const yl = load<i32>(y + (<usize>mu) * 4);
+    const dp = dz + (<usize>mu) * 3 * V;
+    if (ce) {
+      const gy = f32x4.mul(v128.load(om + (<usize>yl) * 3 * V), invN);
+      const m = f32x4.max(z0, f32x4.max(z1, z2));
+      const e0 = vexp(f32x4.sub(z0, m));
+      const e1 = vexp(f32x4.sub(z1, m));
+      const e2 = vexp(f32x4.sub(z2, m));
+      const inv = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.add(e0, e1), e2));
+      const p0 = f32x4.mul(e0, inv), p1 = f32x4.mul(e1, inv), p2 = f32x4.mul(e2, inv);
+      const q = pp + (<usize>mu) * 3 * V;
+      v128.store(q, p0);
+      v128.store(q, p1, 16);
+      v128.store(q, p2, 32);
+      v128.store(dp, f32x4.mul(gy, f32x4.sub(p0, onehot(yl, 0))));
+      v128.store(dp, f32x4.mul(gy, f32x4.sub(p1, onehot(yl, 1))), 16);
+      v128.store(dp, f32x4.mul(gy, f32x4.sub(p2, onehot(yl, 2))), 32);
+    } else {
+      const o = om + (<usize>yl) * 3 * V;
+      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o), invN), f32x4.sub(z0, onehot(yl, 0))));
+      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 16), invN), f32x4.sub(z1, onehot(yl, 1))), 16);
+      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 32), invN), f32x4.sub(z2, onehot(yl, 2))), 32);
+    }
+  }
+  momentsOf(th, x, n, w, dz, D);
+}
+
+/** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s = (n * 3 v128); into M (w * 9 v128, i-major). */
+// @ts-ignore: decorator
+@inline function momentsOf(th: usize, x: usize, n: i32, w: i32, s: usize, M: usize): void {
+  const wb = (<usize>w) * V;
+  const xend = x + (<usize>n) * 8;
+  for (let j = 0; j < w; j++) {
+    const pj = th + (<usize>j) * V;
+    const w10 = v128.load(pj), w11 = v128.load(pj + wb), b1 = v128.load(pj + 2 * wb);
+    let e00 = f32x4.splat(0), e01 = f32x4.splat(0), e02 = f32x4.splat(0);
+    let e10 = f32x4.splat(0), e11 = f32x4.splat(0), e12 = f32x4.splat(0);
+    let e20 = f32x4.splat(0), e21 = f32x4.splat(0), e22 = f32x4.splat(0);
+    let xp = x;
+    let sp = s;
+    while (xp < xend) {
+      const x0 = v128.load32_splat(xp);
+      const x1 = v128.load32_splat(xp, 4);
+      const m = f32x4.gt(f32x4.add(f32x4.add(f32x4.mul(x0, w10), f32x4.mul(x1, w11)), b1), f32x4.splat(0));
+      const t0 = v128.and(v128.load(sp), m);
+      const t1 = v128.and(v128.load(sp, 16), m);
+      const t2 = v128.and(v128.load(sp, 32), m);
+      e20 = f32x4.add(e20, t0);
+      e21 = f32x4.add(e21, t1);
+      e22 = f32x4.add(e22, t2);
+      e00 = f32x4.add(e00, f32x4.mul(x0, t0));
+      e01 = f32x4.add(e01, f32x4.mul(x0, t1));
+      e02 = f32x4.add(e02, f32x4.mul(x0, t2));
+      e10 = f32x4.add(e10, f32x4.mul(x1, t0));
+      e11 = f32x4.add(e11, f32x4.mul(x1, t1));
+      e12 = f32x4.add(e12, f32x4.mul(x1, t2));
+      xp += 8;
+      sp += 3 * V;
+    }
+    const mj = M + (<usize>j) * 9 * V;
+    v128.store(mj, e00);
+    v128.store(mj, e01, 16);
+    v128.store(mj, e02, 32);
+    v128.store(mj, e10, 48);
+    v128.store(mj, e11, 64);
+    v128.store(mj, e12, 80);
+    v128.store(mj, e20, 96);
+    v128.store(mj, e21, 112);
+    v128.store(mj, e22, 128);
+  }
+}
+
+/** out = H v for one block, given the cache of hvpPrepBlock. rdz: scratch n * 3 v128; E: scratch w * 9 v128. */
+export function hvpCachedBlock(
   th: usize, v: usize, out: usize, om: usize,
-  x: usize, y: usize, n: i32, w: i32, ce: i32, dz: usize, rdz: usize,
+  x: usize, n: i32, w: i32, ce: i32, y: usize, pp: usize, dz: usize, D: usize, rdz: usize, E: usize,
 ): void {
   const wb = (<usize>w) * V;
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
   let hb0 = f32x4.splat(0), hb1 = f32x4.splat(0), hb2 = f32x4.splat(0);
   const vb2 = v + 6 * wb;
-  const tb2 = th + 6 * wb;
   for (let mu = 0; mu < n; mu++) {
     const xp = x + (<usize>mu) * 8;
     const x0 = v128.load32_splat(xp);
     const x1 = v128.load32_splat(xp, 4);
-    let z0 = v128.load(tb2), z1 = v128.load(tb2, 16), z2 = v128.load(tb2, 32);
     let r0 = v128.load(vb2), r1 = v128.load(vb2, 16), r2 = v128.load(vb2, 32);
     let p = th;
     let q = v;
@@ -335,50 +417,31 @@ export function hvpBlock(
         f32x4.add(f32x4.add(f32x4.mul(x0, v128.load(q)), f32x4.mul(x1, v128.load(q + wb))), v128.load(q + 2 * wb)),
         m,
       );
-      const pw = p + 3 * wb + (p - th) * 2; // W2 row j
-      const qw = q + 3 * wb + (q - v) * 2; // V2 row j
-      const a0 = v128.load(pw), a1 = v128.load(pw, 16), a2 = v128.load(pw, 32);
-      z0 = f32x4.add(z0, f32x4.mul(h, a0));
-      z1 = f32x4.add(z1, f32x4.mul(h, a1));
-      z2 = f32x4.add(z2, f32x4.mul(h, a2));
-      r0 = f32x4.add(r0, f32x4.add(f32x4.mul(ra, a0), f32x4.mul(h, v128.load(qw))));
-      r1 = f32x4.add(r1, f32x4.add(f32x4.mul(ra, a1), f32x4.mul(h, v128.load(qw, 16))));
-      r2 = f32x4.add(r2, f32x4.add(f32x4.mul(ra, a2), f32x4.mul(h, v128.load(qw, 32))));
+      const pw = p + 3 * wb + (p - th) * 2;
+      const qw = q + 3 * wb + (q - v) * 2;
+      r0 = f32x4.add(r0, f32x4.add(f32x4.mul(ra, v128.load(pw)), f32x4.mul(h, v128.load(qw))));
+      r1 = f32x4.add(r1, f32x4.add(f32x4.mul(ra, v128.load(pw, 16)), f32x4.mul(h, v128.load(qw, 16))));
+      r2 = f32x4.add(r2, f32x4.add(f32x4.mul(ra, v128.load(pw, 32)), f32x4.mul(h, v128.load(qw, 32))));
       p += V;
       q += V;
     }
     const yl = load<i32>(y + (<usize>mu) * 4);
-    let d0: v128, d1: v128, d2: v128, s0: v128, s1: v128, s2: v128;
+    let s0: v128, s1: v128, s2: v128;
     if (ce) {
       const gy = f32x4.mul(v128.load(om + (<usize>yl) * 3 * V), invN);
-      const m = f32x4.max(z0, f32x4.max(z1, z2));
-      const e0 = vexp(f32x4.sub(z0, m));
-      const e1 = vexp(f32x4.sub(z1, m));
-      const e2 = vexp(f32x4.sub(z2, m));
-      const inv = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.add(e0, e1), e2));
-      const p0 = f32x4.mul(e0, inv), p1 = f32x4.mul(e1, inv), p2 = f32x4.mul(e2, inv);
-      d0 = f32x4.mul(gy, f32x4.sub(p0, onehot(yl, 0)));
-      d1 = f32x4.mul(gy, f32x4.sub(p1, onehot(yl, 1)));
-      d2 = f32x4.mul(gy, f32x4.sub(p2, onehot(yl, 2)));
+      const pq = pp + (<usize>mu) * 3 * V;
+      const p0 = v128.load(pq), p1 = v128.load(pq, 16), p2 = v128.load(pq, 32);
       const pr = f32x4.add(f32x4.add(f32x4.mul(p0, r0), f32x4.mul(p1, r1)), f32x4.mul(p2, r2));
       s0 = f32x4.mul(gy, f32x4.mul(p0, f32x4.sub(r0, pr)));
       s1 = f32x4.mul(gy, f32x4.mul(p1, f32x4.sub(r1, pr)));
       s2 = f32x4.mul(gy, f32x4.mul(p2, f32x4.sub(r2, pr)));
     } else {
       const o = om + (<usize>yl) * 3 * V;
-      const o0 = f32x4.mul(v128.load(o), invN), o1 = f32x4.mul(v128.load(o, 16), invN), o2 = f32x4.mul(v128.load(o, 32), invN);
-      d0 = f32x4.mul(o0, f32x4.sub(z0, onehot(yl, 0)));
-      d1 = f32x4.mul(o1, f32x4.sub(z1, onehot(yl, 1)));
-      d2 = f32x4.mul(o2, f32x4.sub(z2, onehot(yl, 2)));
-      s0 = f32x4.mul(o0, r0);
-      s1 = f32x4.mul(o1, r1);
-      s2 = f32x4.mul(o2, r2);
+      s0 = f32x4.mul(f32x4.mul(v128.load(o), invN), r0);
+      s1 = f32x4.mul(f32x4.mul(v128.load(o, 16), invN), r1);
+      s2 = f32x4.mul(f32x4.mul(v128.load(o, 32), invN), r2);
     }
-    const dp = dz + (<usize>mu) * 3 * V;
     const sp = rdz + (<usize>mu) * 3 * V;
-    v128.store(dp, d0);
-    v128.store(dp, d1, 16);
-    v128.store(dp, d2, 32);
     v128.store(sp, s0);
     v128.store(sp, s1, 16);
     v128.store(sp, s2, 32);
@@ -390,48 +453,39 @@ export function hvpBlock(
   v128.store(ob2, hb0);
   v128.store(ob2, hb1, 16);
   v128.store(ob2, hb2, 32);
+  momentsOf(th, x, n, w, rdz, E);
   for (let j = 0; j < w; j++) {
     const pj = th + (<usize>j) * V;
     const vj = v + (<usize>j) * V;
     const qj = th + 3 * wb + (<usize>j) * 3 * V;
     const uj = v + 3 * wb + (<usize>j) * 3 * V;
-    const w10 = v128.load(pj), w11 = v128.load(pj + wb), b1 = v128.load(pj + 2 * wb);
-    const v10 = v128.load(vj), v11 = v128.load(vj + wb), c1 = v128.load(vj + 2 * wb);
-    const w20 = v128.load(qj), w21 = v128.load(qj, 16), w22 = v128.load(qj, 32);
-    const v20 = v128.load(uj), v21 = v128.load(uj, 16), v22 = v128.load(uj, 32);
-    let g10 = f32x4.splat(0), g11 = f32x4.splat(0), gb = f32x4.splat(0);
-    let g20 = f32x4.splat(0), g21 = f32x4.splat(0), g22 = f32x4.splat(0);
-    for (let mu = 0; mu < n; mu++) {
-      const xp = x + (<usize>mu) * 8;
-      const x0 = v128.load32_splat(xp);
-      const x1 = v128.load32_splat(xp, 4);
-      const a = f32x4.add(f32x4.add(f32x4.mul(x0, w10), f32x4.mul(x1, w11)), b1);
-      const m = f32x4.gt(a, f32x4.splat(0));
-      const h = v128.and(a, m);
-      const ra = v128.and(f32x4.add(f32x4.add(f32x4.mul(x0, v10), f32x4.mul(x1, v11)), c1), m);
-      const dp = dz + (<usize>mu) * 3 * V;
-      const sp = rdz + (<usize>mu) * 3 * V;
-      const d0 = v128.load(dp), d1 = v128.load(dp, 16), d2 = v128.load(dp, 32);
-      const s0 = v128.load(sp), s1 = v128.load(sp, 16), s2 = v128.load(sp, 32);
-      g20 = f32x4.add(g20, f32x4.add(f32x4.mul(ra, d0), f32x4.mul(h, s0)));
-      g21 = f32x4.add(g21, f32x4.add(f32x4.mul(ra, d1), f32x4.mul(h, s1)));
-      g22 = f32x4.add(g22, f32x4.add(f32x4.mul(ra, d2), f32x4.mul(h, s2)));
-      const t = f32x4.add(
-        f32x4.add(f32x4.add(f32x4.mul(v20, d0), f32x4.mul(v21, d1)), f32x4.mul(v22, d2)),
-        f32x4.add(f32x4.add(f32x4.mul(w20, s0), f32x4.mul(w21, s1)), f32x4.mul(w22, s2)),
-      );
-      const rda = v128.and(t, m);
-      gb = f32x4.add(gb, rda);
-      g10 = f32x4.add(g10, f32x4.mul(x0, rda));
-      g11 = f32x4.add(g11, f32x4.mul(x1, rda));
-    }
+    const dj = D + (<usize>j) * 9 * V;
+    const ej = E + (<usize>j) * 9 * V;
     const oj = out + (<usize>j) * V;
     const hj = out + 3 * wb + (<usize>j) * 3 * V;
-    v128.store(oj, g10);
-    v128.store(oj + wb, g11);
-    v128.store(oj + 2 * wb, gb);
-    v128.store(hj, g20);
-    v128.store(hj, g21, 16);
-    v128.store(hj, g22, 32);
+    // H_W2[j, c] = sum_i V1t_ij D(i, c) + W1t_ij E(i, c)
+    for (let c = 0; c < 3; c++) {
+      let acc = f32x4.splat(0);
+      for (let i = 0; i < 3; i++) {
+        const o = (<usize>(i * 3 + c)) * V;
+        acc = f32x4.add(acc, f32x4.add(
+          f32x4.mul(v128.load(vj + (<usize>i) * wb), v128.load(dj + o)),
+          f32x4.mul(v128.load(pj + (<usize>i) * wb), v128.load(ej + o)),
+        ));
+      }
+      v128.store(hj + (<usize>c) * V, acc);
+    }
+    // H_W1t[i, j] = sum_c V2_jc D(i, c) + W2_jc E(i, c)
+    for (let i = 0; i < 3; i++) {
+      let acc = f32x4.splat(0);
+      for (let c = 0; c < 3; c++) {
+        const o = (<usize>(i * 3 + c)) * V;
+        acc = f32x4.add(acc, f32x4.add(
+          f32x4.mul(v128.load(uj + (<usize>c) * V), v128.load(dj + o)),
+          f32x4.mul(v128.load(qj + (<usize>c) * V), v128.load(ej + o)),
+        ));
+      }
+      v128.store(oj + (<usize>i) * wb, acc);
+    }
   }
 }

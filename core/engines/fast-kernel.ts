@@ -46,9 +46,10 @@ interface FastExports {
     x: number, y: number, n: number, w: number, ce: number, dz: number, lossOut: number, update: number,
   ): void;
   evalBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, out: number): void;
-  hvpBlock(
-    th: number, v: number, out: number, om: number,
-    x: number, y: number, n: number, w: number, ce: number, dz: number, rdz: number,
+  hvpPrepBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number): void;
+  hvpCachedBlock(
+    th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
+    y: number, pp: number, dz: number, D: number, rdz: number, E: number,
   ): void;
 }
 
@@ -122,6 +123,17 @@ class FastKernel implements PackKernel {
   private readonly pEval: number;
   private readonly pDz: number;
   private readonly pRdz: number;
+  // hvp cache (per block): softmax p and dz per sample, moments D per hidden unit; E scratch.
+  private readonly pCacheP: number;
+  private readonly pCacheDz: number;
+  private readonly pCacheD: number;
+  private readonly pE: number;
+  private readonly cacheBytesN: number;
+  private readonly cacheBytesW: number;
+  /** Bumped whenever parameters change; the hvp cache is valid for one (version, gammas). */
+  private version = 0;
+  private cacheVersion = -1;
+  private readonly cacheGammas: Float64Array;
   private readonly pTx: number;
   private readonly pTy: number;
   private readonly pVx: number;
@@ -165,6 +177,13 @@ class FastKernel implements PackKernel {
     const nMax = Math.max(train.n, validation.n);
     this.pDz = take(nMax * 3 * V);
     this.pRdz = take(nMax * 3 * V);
+    this.cacheBytesN = train.n * 3 * V;
+    this.cacheBytesW = width * 9 * V;
+    this.pCacheP = take(Kb * this.cacheBytesN);
+    this.pCacheDz = take(Kb * this.cacheBytesN);
+    this.pCacheD = take(Kb * this.cacheBytesW);
+    this.pE = take(this.cacheBytesW);
+    this.cacheGammas = new Float64Array(K * 3);
     this.pTx = take(train.n * 8);
     this.pTy = take(train.n * 4);
     this.pVx = take(validation.n * 8);
@@ -214,6 +233,7 @@ class FastKernel implements PackKernel {
   }
 
   step(gammas: Float64Array, active: Uint8Array): Float64Array {
+    this.version++;
     this.writeWeights(gammas);
     const f = this.f32;
     const i = this.i32;
@@ -276,13 +296,31 @@ class FastKernel implements PackKernel {
     this.writeWeights(gammas);
     this.writePacked(this.pVin, v);
     const ex = this.ex;
+    if (!this.cacheValid(gammas)) {
+      for (let b = 0; b < this.blocks; b++) {
+        ex.hvpPrepBlock(
+          this.pTheta + b * this.blockBytes, this.pOm + b * 9 * V, this.pTx, this.pTy, this.nTrain, this.w, this.ce,
+          this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
+        );
+      }
+      this.cacheVersion = this.version;
+      this.cacheGammas.set(gammas);
+    }
     for (let b = 0; b < this.blocks; b++) {
-      ex.hvpBlock(
+      ex.hvpCachedBlock(
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
-        this.pOm + b * 9 * V, this.pTx, this.pTy, this.nTrain, this.w, this.ce, this.pDz, this.pRdz,
+        this.pOm + b * 9 * V, this.pTx, this.nTrain, this.w, this.ce, this.pTy,
+        this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
+        this.pRdz, this.pE,
       );
     }
     return this.readPacked(this.pVout);
+  }
+
+  private cacheValid(gammas: Float64Array): boolean {
+    if (this.cacheVersion !== this.version) return false;
+    for (let i = 0; i < gammas.length; i++) if (gammas[i] !== this.cacheGammas[i]) return false;
+    return true;
   }
 
   getParams(k: number): Float64Array {
@@ -297,6 +335,7 @@ class FastKernel implements PackKernel {
   setParams(k: number, theta: Float64Array): void {
     const P = this.paramCount;
     if (theta.length !== P) throw new Error('setParams: wrong length');
+    this.version++;
     const f = this.f32;
     let dst = this.pTheta / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
     for (let i = 0; i < P; i++, dst += LANES) f[dst] = theta[i];
