@@ -4,21 +4,23 @@
  * PackKernel contract's Float64Arrays are converted at the boundary.
  *
  * Device layout (K trials, N samples, d inputs, w hidden, C outputs):
- *   X [K,N,d] (the data tiled once per trial: plain batched matMuls, no batch broadcasting, which every
- *   backend supports), Y one-hot [1,N,C], W1 [K,d,w], b1 [K,1,w], W2 [K,w,C], b2 [K,1,C],
+ *   Xa = [X, 1] [K,N,d+1] (inputs with a column of ones, tiled once per trial: plain batched matMuls, no
+ *   batch broadcasting, which every backend supports), Y one-hot [1,N,C],
+ *   W1a = [W1; b1] [K,d+1,w] (the first layer with its bias as last row: exactly the flat layout's first
+ *   (d+1)w numbers, and the bias gradient comes out of the same matMul as W1's), W2 [K,w,C], b2 [K,1,C],
  *   learning rates [K,1,1], class weights Gamma [K,1,C].
  *
  * Everything is written by hand with first-order tf ops; TensorFlow.js autodiff is never used (its second
  * order is silently wrong through relu / log-softmax / exp, and the first-order backward here is the same
  * code the R-operator reuses). The maths mirrors core/engines/reference-kernel.ts:
- *   A = X W1 + b1, M = 1[A > 0], H = M ∘ A, Z = H W2 + b2
+ *   A = Xa W1a, M = 1[A > 0], H = M ∘ A, Z = H W2 + b2
  *   ce family:  s = Gamma_y (sample weight), F = (1/N) sum s (lse(Z) - Z_y), dZ = s (p - Y) / N
  *   mse family: Om = c0 + c1 Gamma_y + c2 Gamma_k with one of (c0, c1, c2) = 1 per trial (mse, dmse1, dmse2),
  *               F = (1/(2N)) sum Om ∘ (Z - Y)^2, dZ = Om ∘ (Z - Y) / N
- *   backward: gW2 = H^T dZ, gb2 = sum_N dZ, dA = M ∘ (dZ W2^T), gW1 = X^T dA, gb1 = sum_N dA
- *   R-op along (V1, c1, V2, c2): RA = X V1 + c1, RH = M ∘ RA, RZ = RH W2 + H V2 + c2,
+ *   backward: gW2 = H^T dZ, gb2 = sum_N dZ, dA = M ∘ (dZ W2^T), gW1a = Xa^T dA
+ *   R-op along (V1a, V2, c2): RA = Xa V1a, RH = M ∘ RA, RZ = RH W2 + H V2 + c2,
  *     RdZ = ce: s p ∘ (RZ - <p, RZ>) / N;  mse: Om ∘ RZ / N
- *     HW2 = RH^T dZ + H^T RdZ, Hb2 = sum_N RdZ, RdA = M ∘ (dZ V2^T + RdZ W2^T), HW1 = X^T RdA, Hb1 = sum_N RdA
+ *     HW2 = RH^T dZ + H^T RdZ, Hb2 = sum_N RdZ, RdA = M ∘ (dZ V2^T + RdZ W2^T), HW1a = Xa^T RdA
  * ReLU'(0) = 0 as in the reference.
  *
  * Parameters stay on device between steps (uploaded on construction / setParams, downloaded on getParams,
@@ -46,8 +48,8 @@ interface DeviceData {
 
 // A type alias (not an interface) so that it is a tf.TensorContainer that tf.tidy may return.
 type Params = {
+  /** [W1; b1], [K,d+1,w]. */
   W1: T3;
-  b1: T3;
   W2: T3;
   b2: T3;
 };
@@ -63,6 +65,14 @@ interface ForwardCache {
   curv: T3;
   /** ce family only: p (softmax). */
   p: T3 | null;
+}
+
+/**
+ * [K,a,b] -> [K,b,a]. Used on the small weight tensors so that the large products avoid matMul's
+ * transposeB flag, which is several times slower on the wasm backend (free on native TensorFlow).
+ */
+function transpose12(x: T3): T3 {
+  return tf.transpose(x, [0, 2, 1]);
 }
 
 /** Selectors (c0, c1, c2) of the mse-family weight Om = c0 + c1 Gamma_y + c2 Gamma_k. */
@@ -104,6 +114,8 @@ class TfjsKernel implements PackKernel {
   private activeTensor: T3 | null = null;
   private fwd: ForwardCache | null = null;
   private disposed = false;
+  /** See thin(). */
+  private readonly unbatchThin: boolean;
 
   constructor(init: KernelInit, backendLabel: string) {
     const { width, train, validation, trials } = init;
@@ -114,6 +126,7 @@ class TfjsKernel implements PackKernel {
     const fam = lossFamily(trials[0].loss);
     if (trials.some((t) => lossFamily(t.loss) !== fam)) throw new Error('tfjs kernel: mixed loss families in a pack');
     this.backend = backendLabel;
+    this.unbatchThin = tf.getBackend() === 'wasm';
     this.family = fam;
     this.w = width;
     this.C = train.classes;
@@ -149,21 +162,14 @@ class TfjsKernel implements PackKernel {
     const out = tf.tidy(() => {
       const f = this.forwardTrain(G);
       const g = this.backward(this.train.X, f.M, f.H, p.W2, f.dZ);
-      const lrEff = tf.mul(this.lr, act) as T3;
-      const upd = (x: T3, gx: T3) => tf.sub(x, tf.mul(lrEff, gx)) as T3;
+      const upd = (x: T3, gx: T3) => tf.sub(x, tf.mul(this.lr, gx)) as T3;
       // Inactive trials keep their parameters exactly (also when their gradient is not finite).
-      const keep = (x: T3, gx: T3) => tf.where(tf.greater(act, 0), upd(x, gx), x) as T3;
-      return {
-        W1: keep(p.W1, g.W1),
-        b1: keep(p.b1, g.b1),
-        W2: keep(p.W2, g.W2),
-        b2: keep(p.b2, g.b2),
-        loss: f.loss,
-      };
+      const keep = act === null ? upd : (x: T3, gx: T3) => tf.where(act, upd(x, gx), x) as T3;
+      return { W1: keep(p.W1, g.W1), W2: keep(p.W2, g.W2), b2: keep(p.b2, g.b2), loss: f.loss };
     });
     const loss = out.loss.dataSync();
     out.loss.dispose();
-    this.replaceParams({ W1: out.W1, b1: out.b1, W2: out.W2, b2: out.b2 });
+    this.replaceParams({ W1: out.W1, W2: out.W2, b2: out.b2 });
     return Float64Array.from(loss);
   }
 
@@ -213,17 +219,16 @@ class TfjsKernel implements PackKernel {
     const X = this.train.X;
     const flat = tf.tidy(() => {
       const V = this.unflatten(tf.tensor2d(Float32Array.from(v), [K, P]));
-      const RH = tf.mul(f.M, tf.add(tf.matMul(X, V.W1), V.b1)) as T3;
+      const RH = tf.mul(f.M, this.thin(X, V.W1)) as T3;
       const RZ = tf.add(tf.add(tf.matMul(RH, W2), tf.matMul(f.H, V.W2)), V.b2) as T3;
       const RdZ = (
         f.p !== null ? tf.mul(f.curv, tf.sub(RZ, tf.sum(tf.mul(f.p, RZ), 2, true))) : tf.mul(f.curv, RZ)
       ) as T3;
       const HW2 = tf.add(tf.matMul(RH, f.dZ, true, false), tf.matMul(f.H, RdZ, true, false)) as T3;
       const Hb2 = tf.sum(RdZ, 1, true) as T3;
-      const RdA = tf.mul(f.M, tf.add(tf.matMul(f.dZ, V.W2, false, true), tf.matMul(RdZ, W2, false, true))) as T3;
+      const RdA = tf.mul(f.M, tf.add(this.thin(f.dZ, transpose12(V.W2)), this.thin(RdZ, transpose12(W2)))) as T3;
       const HW1 = tf.matMul(X, RdA, true, false) as T3;
-      const Hb1 = tf.sum(RdA, 1, true) as T3;
-      return this.flatten({ W1: HW1, b1: Hb1, W2: HW2, b2: Hb2 });
+      return this.flatten({ W1: HW1, W2: HW2, b2: Hb2 });
     });
     const out = flat.dataSync();
     flat.dispose();
@@ -272,10 +277,12 @@ class TfjsKernel implements PackKernel {
   // ---------------------------------------------------------------- maths (call inside tf.tidy)
 
   private forward(X: T3): { M: T3; H: T3; Z: T3 } {
-    const { W1, b1, W2, b2 } = this.params;
-    const A = tf.add(tf.matMul(X, W1), b1) as T3;
-    const M = tf.cast(tf.greater(A, 0), 'float32') as T3;
-    const H = tf.mul(A, M) as T3;
+    const { W1, W2, b2 } = this.params;
+    const A = this.thin(X, W1);
+    // step(a) = 1 for a > 0, else 0 (NaN stays NaN): ReLU'(0) = 0 as in the reference. Unary ops are much
+    // faster than greater/cast on the wasm and cpu backends.
+    const M = tf.step(A) as T3;
+    const H = tf.relu(A) as T3;
     const Z = tf.add(tf.matMul(H, W2), b2) as T3;
     return { M, H, Z };
   }
@@ -324,13 +331,24 @@ class TfjsKernel implements PackKernel {
     return { M, H, dZ: l.dZ as T3, curv: l.curv as T3, p: l.p ?? null, loss: l.loss };
   }
 
+  /**
+   * Batched a[k] @ b[k] for the "thin" products whose inner dimension is tiny (d or C) and whose output is
+   * [K,N,w]. The wasm backend's batched matMul is slow for those (4-6x at K = 16); one rank-2 matMul per
+   * trial takes its fast path. Elsewhere (native TensorFlow, cpu) the single batched op is as good or better.
+   */
+  private thin(a: T3, b: T3): T3 {
+    if (!this.unbatchThin || this.size === 1) return tf.matMul(a, b);
+    const as = tf.unstack(a) as tf.Tensor2D[];
+    const bs = tf.unstack(b) as tf.Tensor2D[];
+    return tf.stack(as.map((x, k) => tf.matMul(x, bs[k]))) as T3;
+  }
+
   private backward(X: T3, M: T3, H: T3, W2: T3, dZ: T3): Params {
     const W2g = tf.matMul(H, dZ, true, false) as T3;
     const b2g = tf.sum(dZ, 1, true) as T3;
-    const dA = tf.mul(tf.matMul(dZ, W2, false, true), M) as T3;
-    const W1g = tf.matMul(X, dA, true, false) as T3;
-    const b1g = tf.sum(dA, 1, true) as T3;
-    return { W1: W1g, b1: b1g, W2: W2g, b2: b2g };
+    const dA = tf.mul(this.thin(dZ, transpose12(W2)), M) as T3;
+    const W1g = tf.matMul(X, dA, true, false) as T3; // [gW1; gb1]
+    return { W1: W1g, W2: W2g, b2: b2g };
   }
 
   /** [K,P] in the flat layout of core/kernel.ts. */
@@ -338,7 +356,7 @@ class TfjsKernel implements PackKernel {
     const K = this.size;
     const { d, w, C } = this;
     return tf.concat(
-      [tf.reshape(p.W1, [K, d * w]), tf.reshape(p.b1, [K, w]), tf.reshape(p.W2, [K, w * C]), tf.reshape(p.b2, [K, C])],
+      [tf.reshape(p.W1, [K, (d + 1) * w]), tf.reshape(p.W2, [K, w * C]), tf.reshape(p.b2, [K, C])],
       1,
     ) as tf.Tensor2D;
   }
@@ -346,10 +364,9 @@ class TfjsKernel implements PackKernel {
   private unflatten(flat: tf.Tensor2D): Params {
     const K = this.size;
     const { d, w, C } = this;
-    const [a, b, c, e] = tf.split(flat, [d * w, w, w * C, C], 1);
+    const [a, c, e] = tf.split(flat, [(d + 1) * w, w * C, C], 1);
     return {
-      W1: tf.reshape(a, [K, d, w]) as T3,
-      b1: tf.reshape(b, [K, 1, w]) as T3,
+      W1: tf.reshape(a, [K, d + 1, w]) as T3,
       W2: tf.reshape(c, [K, w, C]) as T3,
       b2: tf.reshape(e, [K, 1, C]) as T3,
     };
@@ -364,13 +381,20 @@ class TfjsKernel implements PackKernel {
   private uploadData(data: KernelData): DeviceData {
     const { n, d, classes: C } = data;
     const K = this.size;
-    const x = new Float32Array(K * n * d);
-    for (let k = 0; k < K; k++) x.set(data.x.subarray(0, n * d), k * n * d);
+    const da = d + 1;
+    const x = new Float32Array(K * n * da);
+    for (let k = 0; k < K; k++) {
+      for (let mu = 0; mu < n; mu++) {
+        const o = (k * n + mu) * da;
+        for (let i = 0; i < d; i++) x[o + i] = data.x[mu * d + i];
+        x[o + d] = 1;
+      }
+    }
     const y = new Float32Array(n * C);
     for (let mu = 0; mu < n; mu++) y[mu * C + data.y[mu]] = 1;
     return {
       n,
-      X: tf.tensor3d(x, [K, n, d]),
+      X: tf.tensor3d(x, [K, n, da]),
       Y: tf.tensor3d(y, [1, n, C]),
       labels: tf.tensor2d(Int32Array.from(data.y), [1, n], 'int32'),
     };
@@ -427,16 +451,17 @@ class TfjsKernel implements PackKernel {
     return this.gammaTensor;
   }
 
-  /** Active flags as a [K,1,1] float tensor, re-uploaded only when they change. */
-  private activeMask(active: Uint8Array): T3 {
+  /** Active flags as a [K,1,1] bool tensor, re-uploaded only when they change; null when all are active. */
+  private activeMask(active: Uint8Array): T3 | null {
     const K = this.size;
     if (active.length !== K) throw new Error(`tfjs kernel: active has length ${active.length}, expected ${K}`);
+    if (active.every((a) => a !== 0)) return null;
     const key = this.activeKey;
     let same = key !== null;
     if (key !== null) for (let i = 0; i < K; i++) if ((key[i] !== 0) !== (active[i] !== 0)) same = false;
     if (!same || this.activeTensor === null) {
       this.activeTensor?.dispose();
-      this.activeTensor = tf.tensor3d(Float32Array.from(active, (a) => (a ? 1 : 0)), [K, 1, 1]);
+      this.activeTensor = tf.tensor3d(Uint8Array.from(active, (a) => (a ? 1 : 0)), [K, 1, 1], 'bool');
       this.activeKey = Uint8Array.from(active);
     }
     return this.activeTensor;
