@@ -1,0 +1,311 @@
+/**
+ * Throughput benchmark (issue "Throughput"): every engine/backend available, single trial and packed (K = 16),
+ * on R1 (w 100, 300 points), R2 (w 1000, 300 points), R3 (w 100, 3000 points); the numpy peer on the same
+ * workloads in the same run, and the ratio to it; the sharpness overhead of the fast engine.
+ *
+ *   npm run bench [-- --json] [--quick | --full] [--engines reference,fast,tfjs] [--workloads R1,R2,R3]
+ *                 [--ks 1,16] [--no-peer] [--no-sharpness]
+ *
+ * Figures are per core: every engine here runs on one thread (the tfjs wasm backend has no threads in Node;
+ * the peer runs with one BLAS thread). Throughput is trial-steps/s = K x steps / s of `kernel.step` (the
+ * fused full-batch gradient step of every trial), the median of several timed repetitions.
+ * Sharpness overhead: the fast engine's trainPack with sharpness every 25 steps (Lanczos of the driver's
+ * default order 20; dynamical losses need two eigenproblems, static and dynamic) minus the same run with
+ * sharpness only at the end, over the pure training time of those steps.
+ */
+import os from 'node:os';
+import { createReferenceKernel } from '../core/engines/reference-kernel.js';
+import { createFastKernel, fastAvailable, FAST_BACKEND } from '../core/engines/fast-kernel.js';
+import { defaultDatasetSpec, makeSpirals } from '../core/data.js';
+import { initParams } from '../core/model.js';
+import type { KernelFactory } from '../core/kernel.js';
+import type { Engine, LossName, Pack, TrialConfig } from '../core/types.js';
+import { WORKLOADS, flopsPerTrialStep, points, type Workload } from './workloads.js';
+import { runPeer, type PeerResult } from './peer.js';
+
+interface Options {
+  json: boolean;
+  mode: 'quick' | 'default' | 'full';
+  engines: string[];
+  workloads: Workload[];
+  ks: number[];
+  peer: boolean;
+  sharpness: boolean;
+  reps: number;
+  repSeconds: number;
+  sharpSteps: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const has = (f: string) => argv.includes(`--${f}`);
+  const val = (f: string) => {
+    const i = argv.indexOf(`--${f}`);
+    return i >= 0 && i + 1 < argv.length ? argv[i + 1] : undefined;
+  };
+  const mode = has('quick') ? 'quick' : has('full') ? 'full' : 'default';
+  const ids = (val('workloads') ?? 'R1,R2,R3').split(',');
+  return {
+    json: has('json'),
+    mode,
+    engines: (val('engines') ?? 'reference,fast,tfjs').split(','),
+    workloads: WORKLOADS.filter((w) => ids.includes(w.id)),
+    ks: (val('ks') ?? '1,16').split(',').map(Number),
+    peer: !has('no-peer'),
+    sharpness: !has('no-sharpness'),
+    reps: mode === 'quick' ? 3 : mode === 'full' ? 9 : 5,
+    repSeconds: mode === 'quick' ? 0.1 : mode === 'full' ? 0.5 : 0.25,
+    sharpSteps: mode === 'quick' ? 50 : mode === 'full' ? 200 : 100,
+  };
+}
+
+interface Contender {
+  engine: 'reference' | 'fast' | 'tfjs';
+  backend: string;
+  factory: KernelFactory;
+  /** Called before its cells run (tfjs: make its backend current). */
+  activate?: () => Promise<void>;
+}
+
+interface Cell {
+  engine: string;
+  backend: string;
+  workload: Workload['id'];
+  width: number;
+  points: number;
+  K: number;
+  trialStepsPerS: number;
+  gflops: number;
+  repetitions: number[];
+  peerTrialStepsPerS: number | null;
+  ratioToPeer: number | null;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+function log(o: Options, msg: string): void {
+  if (o.json) process.stderr.write(`${msg}\n`);
+  else process.stdout.write(`${msg}\n`);
+}
+
+async function contenders(o: Options): Promise<{ list: Contender[]; skipped: { engine: string; reason: string }[] }> {
+  const list: Contender[] = [];
+  const skipped: { engine: string; reason: string }[] = [];
+  if (o.engines.includes('reference')) list.push({ engine: 'reference', backend: 'float64', factory: createReferenceKernel });
+  if (o.engines.includes('fast')) {
+    if (await fastAvailable()) list.push({ engine: 'fast', backend: FAST_BACKEND, factory: createFastKernel });
+    else skipped.push({ engine: 'fast', reason: 'wasm module not built (npm run asbuild)' });
+  }
+  if (o.engines.includes('tfjs')) {
+    // Loaded by a computed specifier: the bench builds and runs whether or not the tfjs engine exists.
+    const spec = '../core/engines/tfjs.js';
+    try {
+      const mod = (await import(spec)) as {
+        selectTfjsBackend(p: string): Promise<{ label: string; tfBackend: string }>;
+        createTfjsKernelFactory(opts: { backendLabel?: string; tfBackend?: string }): KernelFactory;
+      };
+      const labels = o.mode === 'full' ? ['native', 'wasm', 'cpu'] : ['native', 'wasm'];
+      for (const label of labels) {
+        try {
+          const sel = await mod.selectTfjsBackend(label);
+          list.push({
+            engine: 'tfjs',
+            backend: sel.label,
+            factory: mod.createTfjsKernelFactory({ backendLabel: sel.label, tfBackend: sel.tfBackend }),
+            activate: async () => void (await mod.selectTfjsBackend(label)),
+          });
+        } catch (e) {
+          skipped.push({ engine: `tfjs/${label}`, reason: (e instanceof Error ? e.message : String(e)).split('\n')[0] });
+        }
+      }
+    } catch (e) {
+      skipped.push({ engine: 'tfjs', reason: `not available: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}` });
+    }
+  }
+  return { list, skipped };
+}
+
+/** Median trial-steps/s of kernel.step on a workload with K trials. */
+async function measure(c: Contender, w: Workload, K: number, o: Options): Promise<number[]> {
+  const spec = defaultDatasetSpec({ pointsPerClass: w.pointsPerClass, classes: w.classes });
+  const train = makeSpirals(spec, 'train');
+  const validation = makeSpirals(spec, 'validation');
+  const trials = Array.from({ length: K }, (_, k) => ({
+    loss: 'ce' as LossName,
+    lr: 0.5,
+    theta: initParams(w.width, w.classes, 'glorot-normal', k + 1, train.d),
+  }));
+  const kernel = await c.factory({ width: w.width, train, validation, trials });
+  try {
+    const gam = new Float64Array(K * w.classes).fill(1);
+    const active = new Uint8Array(K).fill(1);
+    const run = (seconds: number, minSteps: number) => {
+      const t0 = performance.now();
+      let steps = 0;
+      while (steps < minSteps || performance.now() - t0 < seconds * 1000) {
+        kernel.step(gam, active);
+        steps++;
+      }
+      return (K * steps) / ((performance.now() - t0) / 1000);
+    };
+    run(Math.min(0.15, o.repSeconds), 2); // warm-up (JIT, caches)
+    const reps: number[] = [];
+    for (let r = 0; r < o.reps; r++) reps.push(run(o.repSeconds, 1));
+    return reps;
+  } finally {
+    kernel.dispose();
+  }
+}
+
+function config(w: Workload, loss: LossName, seed: number, steps: number, sharpnessEvery: number): TrialConfig {
+  return {
+    dataset: defaultDatasetSpec({ pointsPerClass: w.pointsPerClass, classes: w.classes }),
+    init: 'glorot-normal',
+    width: w.width,
+    lr: 0.5,
+    loss,
+    period: loss === 'dce' ? 500 : null,
+    amplitude: loss === 'dce' ? 5 : null,
+    shape: 'triangle',
+    seed,
+    steps,
+    finalStaticSteps: 0,
+    evalEvery: 25,
+    sharpnessEvery,
+    sharpness: { method: 'lanczos', iterations: 20 },
+    engine: 'fast',
+  };
+}
+
+interface Overhead {
+  workload: Workload['id'];
+  K: number;
+  loss: LossName;
+  steps: number;
+  sharpnessEvery: number;
+  lanczosOrder: number;
+  eigenproblemsPerMeasurement: number;
+  secondsWith: number;
+  secondsWithout: number;
+  trainSeconds: number;
+  /** (secondsWith - secondsWithout) / trainSeconds: the extra cost of sharpness every 25 steps over training. */
+  overhead: number;
+}
+
+async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: LossName, rate: number, o: Options): Promise<Overhead> {
+  const steps = o.sharpSteps;
+  const pack = (every: number): Pack => ({
+    index: 0,
+    width: w.width,
+    trials: Array.from({ length: K }, (_, k) => ({ id: `bench-${k}`, config: config(w, loss, k + 1, steps, every) })),
+  });
+  const time = async (every: number) => {
+    const t0 = performance.now();
+    await engine.trainPack(pack(every));
+    return (performance.now() - t0) / 1000;
+  };
+  await time(0); // warm-up
+  const without: number[] = [];
+  const withS: number[] = [];
+  for (let r = 0; r < (o.mode === 'quick' ? 1 : 3); r++) {
+    without.push(await time(0));
+    withS.push(await time(25));
+  }
+  const secondsWith = median(withS);
+  const secondsWithout = median(without);
+  const trainSeconds = (K * steps) / rate;
+  return {
+    workload: w.id, K, loss, steps, sharpnessEvery: 25, lanczosOrder: 20,
+    eigenproblemsPerMeasurement: loss === 'ce' ? 1 : 2,
+    secondsWith, secondsWithout, trainSeconds,
+    overhead: (secondsWith - secondsWithout) / trainSeconds,
+  };
+}
+
+const fmt = (x: number | null, d = 0) => (x === null ? '-' : x.toFixed(d));
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const t0 = performance.now();
+  const { list, skipped } = await contenders(o);
+  for (const s of skipped) log(o, `skip ${s.engine}: ${s.reason}`);
+
+  const peers: PeerResult[] = [];
+  if (o.peer) {
+    for (const w of o.workloads) {
+      for (const K of o.ks) {
+        const p = runPeer(w, K, Math.max(o.repSeconds, 0.2), o.mode === 'quick' ? 1 : 3);
+        peers.push(p);
+        log(o, `peer ${w.id} K=${K}: ${p.error ?? `${fmt(p.trialStepsPerS)} trial-steps/s`}`);
+      }
+    }
+  }
+  const peerOf = (w: Workload, K: number) => peers.find((p) => p.workload === w.id && p.K === K)?.trialStepsPerS ?? null;
+
+  const cells: Cell[] = [];
+  for (const c of list) {
+    await c.activate?.();
+    for (const w of o.workloads) {
+      for (const K of o.ks) {
+        const reps = await measure(c, w, K, o);
+        const rate = median(reps);
+        const peer = peerOf(w, K);
+        const cell: Cell = {
+          engine: c.engine, backend: c.backend, workload: w.id, width: w.width, points: points(w), K,
+          trialStepsPerS: rate, gflops: (rate * flopsPerTrialStep(w)) / 1e9, repetitions: reps,
+          peerTrialStepsPerS: peer, ratioToPeer: peer ? rate / peer : null,
+        };
+        cells.push(cell);
+        log(o, `${c.engine}/${c.backend} ${w.id} K=${K}: ${fmt(rate)} trial-steps/s, ${fmt(cell.gflops, 2)} GFLOP/s, x${fmt(cell.ratioToPeer, 2)} vs numpy`);
+      }
+    }
+  }
+
+  const overheads: Overhead[] = [];
+  if (o.sharpness && list.some((c) => c.engine === 'fast')) {
+    const { createFastEngine } = await import('../core/engines/fast.js');
+    const engine = await createFastEngine();
+    const K = Math.max(...o.ks);
+    for (const w of o.workloads) {
+      const rate = cells.find((c) => c.engine === 'fast' && c.workload === w.id && c.K === K)?.trialStepsPerS;
+      if (!rate) continue;
+      for (const loss of ['ce', 'dce'] as LossName[]) {
+        const r = await sharpnessOverhead(engine, w, K, loss, rate, o);
+        overheads.push(r);
+        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}): +${(100 * r.overhead).toFixed(0)}% over training`);
+      }
+    }
+  }
+
+  const result = {
+    schema: 'dynsweep.bench/1',
+    mode: o.mode,
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()}-${os.arch()}` },
+    perCore: true,
+    flopsFormula: '2 N (d w + w C) x 3 per trial-step (forward + two backward products; the peer\'s count)',
+    workloads: o.workloads.map((w) => ({ ...w, points: points(w), flopsPerTrialStep: flopsPerTrialStep(w) })),
+    skipped,
+    peer: peers,
+    results: cells,
+    sharpnessOverhead: overheads,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    log(o, '');
+    log(o, 'engine/backend          wl   K   trial-steps/s  GFLOP/s  numpy  ratio');
+    for (const c of cells) {
+      log(o, `${`${c.engine}/${c.backend}`.padEnd(22)}  ${c.workload}  ${String(c.K).padStart(2)}  ${fmt(c.trialStepsPerS).padStart(13)}  ${fmt(c.gflops, 2).padStart(7)}  ${fmt(c.peerTrialStepsPerS).padStart(5)}  ${fmt(c.ratioToPeer, 2).padStart(5)}`);
+    }
+    log(o, `total ${result.seconds.toFixed(0)} s`);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
