@@ -46,9 +46,19 @@ export function briefOf(report: ThresholdReport): Record<string, ThresholdBrief>
 }
 
 /** Aggregate the records in the store (never history) into thresholds.json and summary.json. */
-export async function finalizeResults(store: Store, manifest: Manifest, input: FinalizeInput): Promise<FinalizeOutput> {
+export async function finalizeResults(
+  store: Store,
+  manifest: Manifest,
+  input: FinalizeInput,
+  onRead: (recordsRead: number) => void = () => {},
+): Promise<FinalizeOutput> {
   const spec = parseGrid((await store.getText(GRID_KEY)) ?? '', GRID_KEY);
-  const texts = await mapLimit(manifest.trials, 32, (t) => store.getText(recordKey(t.id)));
+  let read = 0;
+  const texts = await mapLimit(manifest.trials, 32, async (t) => {
+    const text = await store.getText(recordKey(t.id));
+    if (++read % 100 === 0) onRead(read);
+    return text;
+  });
   const records = texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord);
 
   const th = spec.threshold;

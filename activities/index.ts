@@ -38,6 +38,7 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
       }
       const { manifest, spec } = built;
       const store = deps.openStore(input.resultsUri);
+      Context.current().heartbeat({ trials: manifest.trials.length });
       await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
       await store.put(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
       const ex = spec.execution;
@@ -84,7 +85,8 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
 
     async finalizeSweep(input: FinalizeInput) {
       const store = deps.openStore(input.resultsUri);
-      return finalizeResults(store, await manifestOf(input.resultsUri, store), input);
+      const ctx = Context.current();
+      return finalizeResults(store, await manifestOf(input.resultsUri, store), input, (read) => ctx.heartbeat({ read }));
     },
   };
 }

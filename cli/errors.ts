@@ -25,7 +25,8 @@ export function handler<A>(fn: (args: A) => Promise<number | void>): (args: A) =
         process.exitCode = err.exitCode;
       } else {
         const e = err instanceof Error ? err : new Error(String(err));
-        process.stderr.write(`sweep: ${e.message}\n${process.env.DEBUG ? `${e.stack}\n` : ''}`);
+        const cause = e.cause instanceof Error ? `: ${e.cause.message}` : '';
+        process.stderr.write(`sweep: ${e.message}${cause}\n${process.env.DEBUG ? `${e.stack}\n` : ''}`);
         process.exitCode = EXIT_FAILED;
       }
     }

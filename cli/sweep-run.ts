@@ -13,7 +13,8 @@ export async function followSweep(handle: WorkflowHandle<typeof sweepWorkflow>, 
   const poll = (async () => {
     while (!done) {
       try {
-        if (showProgress) view.update(await handle.query(progressQuery));
+        // A query waits for a worker; never let a busy or dead one stall the display.
+        if (showProgress) view.update(await withTimeout(handle.query(progressQuery), 3000));
       } catch {
         // The first workflow task may not have run yet; try again.
       }
@@ -63,4 +64,13 @@ export function summaryToResult(s: SweepSummary, resultsUri: string): SweepResul
     resultsUri,
     thresholds: s.thresholds,
   };
+}
+
+/** Reject when `p` takes longer than `ms`. */
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

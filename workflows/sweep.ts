@@ -23,7 +23,9 @@ const DEFAULT_HISTORY_BUDGET = 10_000;
 
 const control = proxyActivities<SweepActivities>({
   taskQueue: CONTROL_QUEUE,
-  startToCloseTimeout: '15 minutes',
+  startToCloseTimeout: '30 minutes',
+  // Control activities heartbeat, so a worker killed mid-activity is noticed in seconds, not at the timeout.
+  heartbeatTimeout: '30 seconds',
   retry: { maximumAttempts: 10, initialInterval: '1s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['GridError'] },
 });
 

@@ -54,14 +54,17 @@ export const handle = handler(async (args: StartArgs) => {
       args: [{ sweepId, resultsUri: results.uri, gridYaml: grid.text, gridFile: grid.file }] as [SweepInput],
       // Starting the same sweep while it runs attaches to it instead of failing.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      // Readable without a worker (describe), so `sweep status` finds the results even when no worker runs.
+      memo: { sweepId, resultsUri: results.uri, name: nameOf(grid.spec, grid.file) },
     };
     const searchAttributes = { SweepName: [nameOf(grid.spec, grid.file)], GridHash: [gridHash(grid.spec)] };
     const handle = await target.client.workflow
       .start<typeof SweepWorkflowFn>('sweepWorkflow', { ...options, searchAttributes })
       .catch((err: Error) => {
         // A server without our search attributes registered still runs the sweep, unindexed.
-        if (!/search attribute/i.test(err.message)) throw err;
-        process.stderr.write(`warning: ${err.message}; starting without search attributes (see README, "Deploy at scale")\n`);
+        const why = `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`;
+        if (!/search attribute/i.test(why)) throw err;
+        process.stderr.write(`warning: ${why}; starting without search attributes (see README, "Deploy at scale")\n`);
         return target.client.workflow.start<typeof SweepWorkflowFn>('sweepWorkflow', options);
       });
     const uiUrl = workflowUrl(target, workflowId);

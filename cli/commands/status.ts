@@ -4,7 +4,7 @@ import { progressQuery, type SweepProgress } from '../../workflows/definitions.j
 import { CliError, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
 import { withConnection, withJson, type ConnectionArgs } from '../options.js';
 import { ProgressView, renderResult } from '../render.js';
-import { followSweep, readSummary, summaryToResult } from '../sweep-run.js';
+import { followSweep, readSummary, summaryToResult, withTimeout } from '../sweep-run.js';
 import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
 
 export const command = 'status <sweepId>';
@@ -29,9 +29,9 @@ export const handle = handler(async (args: StatusArgs) => {
     const desc = await handle.describe().catch((err: Error) => {
       throw new CliError(`no sweep ${args.sweepId} on ${target.address} (${err.message})`, EXIT_FAILED);
     });
-    const progress: SweepProgress | null = await handle.query(progressQuery).catch(() => null);
+    const progress: SweepProgress | null = await withTimeout(handle.query(progressQuery), 5000).catch(() => null);
     const uiUrl = workflowUrl(target, workflowId);
-    const resultsUri = progress?.resultsUri ?? null;
+    const resultsUri = (desc.memo?.resultsUri as string | undefined) ?? progress?.resultsUri ?? null;
     const summary = resultsUri ? await readSummary(resultsUri).catch(() => null) : null;
 
     if (args.watch && desc.status.name === 'RUNNING' && resultsUri) {
