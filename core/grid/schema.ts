@@ -125,8 +125,12 @@ export const gridSchema = z
     training: trainingSchema,
     grid: axesSchema,
     threshold: thresholdSchema.default(thresholdSchema.parse({})),
-    /** Training engine: 'reference' (float64 TypeScript), 'tfjs' (TensorFlow.js), 'fast'. */
-    engine: z.enum(['reference', 'tfjs', 'fast']).default('reference'),
+    /**
+     * Training engine. 'fast' (default): float32 WebAssembly-SIMD kernels, trials packed four to a vector.
+     * 'reference': plain float64 TypeScript, the oracle. 'tfjs': TensorFlow.js batched ops on the native
+     * TensorFlow backend when installed (GPU workers), else wasm, else cpu.
+     */
+    engine: z.enum(['reference', 'tfjs', 'fast']).default('fast'),
     execution: executionSchema.default(executionSchema.parse({})),
   })
   .strict()
