@@ -5,14 +5,16 @@ import type { SweepProgress, SweepResult } from '../workflows/definitions.js';
 export class ProgressView {
   private bar: cliProgress.SingleBar | null = null;
 
-  update(p: SweepProgress): void {
+  /** `inFlight`: fractional trials done inside running packs (from heartbeats). */
+  update(p: SweepProgress, inFlight = 0): void {
     if (p.totalTrials === 0) return;
-    const payload = { failed: p.failedTrials, diverged: p.divergedTrials, packs: `${p.donePacks}/${p.totalPacks}`, status: p.status };
+    const done = p.completedTrials + p.failedTrials;
+    const payload = { done, failed: p.failedTrials, diverged: p.divergedTrials, packs: `${p.donePacks}/${p.totalPacks}`, status: p.status };
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {value}/{total} trials | {rate} | ETA {eta_formatted} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
+          format: '{bar} {done}/{total} trials | {rate} | ETA {eta_formatted} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
           etaBuffer: 20,
           noTTYOutput: true,
           notTTYSchedule: 5000,
@@ -20,11 +22,11 @@ export class ProgressView {
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(p.totalTrials, 0, { ...payload, rate: '' });
+      this.bar.start(p.totalTrials, 0, { ...payload, rate: '…' });
     }
     const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
     const rate = `${(p.completedTrials / elapsed).toFixed(2)} trials/s`;
-    this.bar.update(p.completedTrials + p.failedTrials, { ...payload, rate });
+    this.bar.update(Math.min(p.totalTrials, done + inFlight), { ...payload, rate });
   }
 
   stop(): void {

@@ -1,5 +1,5 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { sweepWorkflow } from '../workflows/sweep.js';
 import { progressQuery, type SweepResult } from '../workflows/definitions.js';
 import { SUMMARY_KEY, type SweepSummary } from '../activities/finalize.js';
@@ -14,7 +14,13 @@ export async function followSweep(handle: WorkflowHandle<typeof sweepWorkflow>, 
     while (!done) {
       try {
         // A query waits for a worker; never let a busy or dead one stall the display.
-        if (showProgress) view.update(await withTimeout(handle.query(progressQuery), 3000));
+        if (showProgress) {
+          const [progress, inFlight] = await Promise.all([
+            withTimeout(handle.query(progressQuery), 3000),
+            trialsInFlight(handle).catch(() => 0),
+          ]);
+          view.update(progress, inFlight);
+        }
       } catch {
         // The first workflow task may not have run yet; try again.
       }
@@ -28,6 +34,22 @@ export async function followSweep(handle: WorkflowHandle<typeof sweepWorkflow>, 
     await poll;
     view.stop();
   }
+}
+
+/**
+ * Fractional trials done inside running packs, from the heartbeat details of pending training
+ * activities (read from the server; no worker involved), so the bar moves between pack completions.
+ */
+export async function trialsInFlight(handle: WorkflowHandle): Promise<number> {
+  const desc = await handle.describe();
+  let sum = 0;
+  for (const a of desc.raw.pendingActivities ?? []) {
+    const payload = a.activityType?.name === 'trainPack' ? a.heartbeatDetails?.payloads?.[0] : undefined;
+    if (!payload) continue;
+    const d = defaultPayloadConverter.fromPayload<{ step?: number; totalSteps?: number; trials?: number }>(payload as never);
+    if (d?.totalSteps && d.trials) sum += d.trials * Math.min(1, (d.step ?? 0) / d.totalSteps);
+  }
+  return sum;
 }
 
 /** The sweep's result: from the workflow when it completed, else from the failure's details or summary.json. */
