@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs npm packages, builds, builds (once, cached under
-# ~/.cache/dynsweep) the Temporal dev server and MinIO from pinned sources, then runs vitest.
+# ~/.cache/dynsweep) the Temporal dev server and MinIO from pinned sources, makes sure numpy is there for the
+# independent artifact check, then runs vitest.
 # Extra arguments go to vitest (e.g. a file filter, or reporters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run build
 bash infra/servers.sh ensure >&2
+# tools/verify_artifact.py (the independent artifact check, test/e2e/artifacts.test.ts) needs numpy.
+python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
 exec npx vitest run "$@"
