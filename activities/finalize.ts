@@ -4,6 +4,8 @@ import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '
 import type { TrialRecord } from '../core/types.js';
 import type { FinalizeInput, FinalizeOutput, ThresholdBrief } from './contracts.js';
 import { GRID_KEY, recordKey, type Manifest } from './manifest.js';
+import { writeTables } from './tables.js';
+import { writeReport } from '../report/write.js';
 
 export const SUMMARY_KEY = 'summary.json';
 export const THRESHOLDS_KEY = 'thresholds.json';
@@ -95,6 +97,24 @@ export async function finalizeResults(
     thresholds,
     finishedAt: new Date().toISOString(),
   };
+  // trials.csv / trials.parquet and report.html (activities/tables.ts, report/), before summary.json so that a
+  // summary means everything is there. A report that fails to render must not fail the sweep: its data is stored.
+  await writeTables(store, records);
+  onRead(records.length);
+  try {
+    await writeReport(store, {
+      records,
+      thresholds: report,
+      summary,
+      sweepId: input.sweepId,
+      name: manifest.name,
+      gridHash: manifest.gridHash,
+      totalTrials: manifest.trials.length,
+      resultsUri: store.uri,
+    });
+  } catch (err) {
+    console.error(`sweep ${input.sweepId}: report.html not written: ${(err as Error).stack ?? String(err)}`);
+  }
   await store.put(SUMMARY_KEY, JSON.stringify(summary, null, 2), 'application/json');
   return { completed: summary.completed, failed: summary.failed, diverged: summary.diverged, thresholds };
 }

@@ -1,0 +1,295 @@
+/**
+ * The report's figures as reusable functions: TrialRecord[] (and thresholds.json) in, standalone SVG string out.
+ * Built as Vega-Lite specs and rendered in Node (report/render.ts); `svgToPng` turns any of them into a PNG.
+ * Every chart aggregates before drawing (medians over seeds, downsampled curves), so its size does not grow with
+ * the number of trials. With nothing to draw a chart returns a small SVG that says so.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { ThresholdReport } from '../core/thresholds.js';
+import { isDynamical, type LossName, type TrialRecord } from '../core/types.js';
+import {
+  accuracyByWidth,
+  cellLabel,
+  commonSchedule,
+  displayCell,
+  groupBy,
+  inCell,
+  lossesOf,
+  median,
+  medianSharpness,
+  representativeWidths,
+  sortedUnique,
+} from './data.js';
+import { emptySvg, renderSpec } from './render.js';
+
+export { svgToPng, type PngOptions } from './png.js';
+
+/** One colour per loss, stable across charts (static losses dark, their dynamical variants lighter). */
+export const LOSS_COLORS: Record<LossName, string> = {
+  ce: '#1f4e9c',
+  dce: '#4fa3e0',
+  mse: '#b3261e',
+  dmse1: '#f08a24',
+  dmse2: '#e7b416',
+};
+
+const METRIC_TITLE = { trainAcc: 'training accuracy', valAcc: 'validation accuracy' } as const;
+
+export interface AccuracyChartOptions {
+  /** Which final accuracy to plot. Default 'trainAcc'. */
+  metric?: 'trainAcc' | 'valAcc';
+  /** Draw the threshold markers (P* and its bootstrap interval at the criterion level). Default: when `metric`
+   *  is the criterion's metric. */
+  markers?: boolean;
+  /** Plot size in pixels. Defaults 420 x 280. */
+  width?: number;
+  height?: number;
+  title?: string;
+}
+
+/**
+ * Final accuracy against parameter count (log x), one line per loss: median over seeds with a min–max band, drawn
+ * for the loss's display cell (the headline cell of the thresholds, see data.displayCell). Threshold markers: a
+ * dashed vertical rule at P*, a diamond at (P*, level) and a horizontal bar over the bootstrap interval (an interval
+ * open above the grid is drawn to the largest grid P).
+ */
+export async function accuracyChart(
+  records: readonly TrialRecord[],
+  thresholds: ThresholdReport | null,
+  opts: AccuracyChartOptions = {},
+): Promise<string> {
+  const metric = opts.metric ?? 'trainAcc';
+  const title = opts.title ?? `Final ${METRIC_TITLE[metric]} vs parameter count`;
+  const markers = opts.markers ?? thresholds?.criterion.metric === metric;
+  const rows: Record<string, unknown>[] = [];
+  const domain: string[] = [];
+  const range: string[] = [];
+  for (const loss of lossesOf(records)) {
+    const cell = displayCell(loss, records, thresholds);
+    const label = cellLabel(cell);
+    const series = label ? `${loss} (${label})` : loss;
+    const mine = records.filter((r) => r.config.loss === loss && inCell(r, cell));
+    if (mine.length === 0) continue;
+    domain.push(series);
+    range.push(LOSS_COLORS[loss]);
+    const summary = accuracyByWidth(mine, metric);
+    for (const s of summary) rows.push({ kind: 'curve', series, loss, ...s });
+    const t = thresholds?.losses.find((l) => l.loss === loss)?.threshold;
+    if (markers && thresholds && t?.reached && t.params !== null) {
+      const maxP = Math.max(...records.filter((r) => r.config.loss === loss).map((r) => r.params));
+      rows.push({
+        kind: 'threshold',
+        series,
+        loss,
+        params: t.params,
+        level: thresholds.criterion.level,
+        lower: t.ci?.lower ?? maxP,
+        upper: t.ci ? (t.ci.upper ?? maxP) : t.params,
+      });
+    }
+  }
+  if (rows.length === 0) return emptySvg(title);
+  const curve = { filter: "datum.kind === 'curve'" };
+  const thr = { filter: "datum.kind === 'threshold'" };
+  const gridParams = sortedUnique(records.map((r) => r.params));
+  const x = {
+    field: 'params',
+    type: 'quantitative',
+    scale: { type: 'log', nice: false },
+    axis: { values: gridParams, labelOverlap: 'greedy', grid: true },
+    title: 'parameters P (log scale; ticks at the grid widths)',
+  } as const;
+  const color = { field: 'series', type: 'nominal', scale: { domain, range }, title: 'loss (cell)', legend: { symbolOpacity: 1 } } as const;
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: {
+      text: title,
+      subtitle: markers ? 'median over seeds, band: min–max; ◆ threshold P* with its bootstrap interval' : 'median over seeds, band: min–max',
+    },
+    width: opts.width ?? 420,
+    height: opts.height ?? 280,
+    data: { values: rows },
+    layer: [
+      {
+        transform: [curve],
+        mark: { type: 'area', opacity: 0.15 },
+        encoding: { x, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color },
+      },
+      {
+        transform: [curve],
+        mark: { type: 'line', point: true, strokeWidth: 2 },
+        encoding: {
+          x,
+          y: { field: 'median', type: 'quantitative', scale: { domain: [0, 1] }, title: `${METRIC_TITLE[metric]} (median over seeds)` },
+          color,
+        },
+      },
+      { transform: [thr], mark: { type: 'rule', strokeDash: [4, 3], opacity: 0.7 }, encoding: { x, color } },
+      {
+        transform: [thr],
+        mark: { type: 'rule', strokeWidth: 3 },
+        encoding: { x: { ...x, field: 'lower' }, x2: { field: 'upper' }, y: { field: 'level', type: 'quantitative' }, color },
+      },
+      {
+        transform: [thr],
+        mark: { type: 'point', shape: 'diamond', filled: true, size: 90, stroke: 'black', strokeWidth: 0.5 },
+        encoding: { x, y: { field: 'level', type: 'quantitative' }, color },
+      },
+    ],
+  };
+  return renderSpec(spec as TopLevelSpec);
+}
+
+export interface SharpnessChartOptions {
+  /** Loss whose trials are drawn. Default: the first loss present (LOSSES order). */
+  loss?: LossName;
+  /** Schedule of a dynamical loss (default: the pair with the most trials); ignored for static losses. */
+  period?: number | null;
+  amplitude?: number | null;
+  /** Widths to draw. Default: up to `maxWidths` spread over the grid's widths. */
+  widths?: number[];
+  /** Default 4. */
+  maxWidths?: number;
+  /** Curve points per line (downsampling). Default 150. */
+  maxPoints?: number;
+  /** lambda_max of the trained loss ('dynamic', default) or of its static counterpart. */
+  which?: 'dynamic' | 'static';
+  /** Size of each panel. Defaults 300 x 200. */
+  width?: number;
+  height?: number;
+  title?: string;
+}
+
+/**
+ * Sharpness lambda_max against step (log y), one panel per learning rate with the stability limit 2/eta as a
+ * dashed line, one line per width: the median over seeds at each recorded step (non-positive values are dropped).
+ */
+export async function sharpnessChart(records: readonly TrialRecord[], opts: SharpnessChartOptions = {}): Promise<string> {
+  const loss = opts.loss ?? lossesOf(records)[0];
+  const which = opts.which ?? 'dynamic';
+  let mine = records.filter((r) => r.config.loss === loss);
+  let schedule = '';
+  if (loss && isDynamical(loss)) {
+    const def = commonSchedule(mine);
+    const period = opts.period !== undefined ? opts.period : def.period;
+    const amplitude = opts.amplitude !== undefined ? opts.amplitude : def.amplitude;
+    mine = mine.filter((r) => r.config.period === period && r.config.amplitude === amplitude);
+    schedule = `, T=${period} A=${amplitude}`;
+  }
+  const title = opts.title ?? `Sharpness λmax (${which}) vs step — ${loss ?? 'no loss'}${schedule}`;
+  const widths = opts.widths ?? representativeWidths(mine.map((r) => r.config.width), opts.maxWidths ?? 4);
+  const rows: Record<string, unknown>[] = [];
+  for (const [lr, trials] of groupBy(mine, (r) => r.config.lr)) {
+    let any = false;
+    for (const w of widths) {
+      const group = trials.filter((r) => r.config.width === w);
+      for (const p of medianSharpness(group, which, opts.maxPoints ?? 150)) {
+        rows.push({ kind: 'trace', lr, width: w, step: p.step, lambda: p.median, trials: p.trials });
+        any = true;
+      }
+    }
+    if (any) rows.push({ kind: 'limit', lr, lambda: 2 / lr });
+  }
+  if (rows.length === 0) return emptySvg(title, 'no sharpness samples');
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, subtitle: 'median over seeds per width; dashed: 2/η (gradient descent stability limit)' },
+    data: { values: rows },
+    facet: { column: { field: 'lr', type: 'ordinal', header: { labelExpr: "'η = ' + datum.value", title: null } } },
+    spec: {
+      width: opts.width ?? 300,
+      height: opts.height ?? 200,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'trace'" }],
+          mark: { type: 'line', strokeWidth: 1.5 },
+          encoding: {
+            x: { field: 'step', type: 'quantitative', title: 'step' },
+            y: { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λmax (log scale)' },
+            color: { field: 'width', type: 'ordinal', scale: { scheme: 'viridis' }, title: 'width' },
+          },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'limit'" }],
+          mark: { type: 'rule', strokeDash: [6, 4], color: 'black' },
+          encoding: { y: { field: 'lambda', type: 'quantitative' } },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'limit'" }],
+          mark: { type: 'text', align: 'right', dy: -6, x: { expr: 'width' }, fontSize: 10 },
+          encoding: { y: { field: 'lambda', type: 'quantitative' }, text: { value: '2/η' } },
+        },
+      ],
+    },
+  };
+  return renderSpec(spec as TopLevelSpec);
+}
+
+export interface HeatmapChartOptions {
+  /** A dynamical loss. */
+  loss: LossName;
+  /** Learning rate to draw. Default: the smallest present. */
+  lr?: number;
+  /** Panels per row. Default 4. */
+  columns?: number;
+  title?: string;
+}
+
+/**
+ * Validation accuracy (median over seeds) over amplitude (y) x period (x), one panel per width, for one dynamical
+ * loss at one learning rate. Amplitude 1 (if in the grid) is the static control.
+ */
+export async function heatmapChart(records: readonly TrialRecord[], opts: HeatmapChartOptions): Promise<string> {
+  const all = records.filter((r) => r.config.loss === opts.loss && r.config.period !== null && r.config.amplitude !== null);
+  const lr = opts.lr ?? sortedUnique(all.map((r) => r.config.lr))[0];
+  const mine = all.filter((r) => r.config.lr === lr);
+  const title = opts.title ?? `Validation accuracy over amplitude × period — ${opts.loss}, η = ${lr ?? '-'}`;
+  if (mine.length === 0) return emptySvg(title);
+  const rows = [...groupBy(mine, (r) => `${r.config.width}|${r.config.period}|${r.config.amplitude}`).values()].map((ts) => ({
+    width: ts[0].config.width,
+    params: ts[0].params,
+    period: ts[0].config.period,
+    amplitude: ts[0].config.amplitude,
+    seeds: ts.length,
+    median: median(ts.map((r) => (r.diverged || !Number.isFinite(r.final.valAcc) ? 0 : r.final.valAcc))),
+  }));
+  const lo = Math.min(...rows.map((r) => r.median));
+  const hi = Math.max(...rows.map((r) => r.median));
+  const mid = (lo + hi) / 2;
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, subtitle: 'median over seeds; one panel per width' },
+    data: { values: rows },
+    columns: opts.columns ?? 4,
+    facet: { field: 'width', type: 'ordinal', sort: 'ascending', header: { labelExpr: "'width ' + datum.value", title: null } },
+    spec: {
+      width: { step: 40 },
+      height: { step: 24 },
+      layer: [
+        {
+          mark: { type: 'rect' },
+          encoding: {
+            x: { field: 'period', type: 'ordinal', sort: 'ascending', title: 'period T' },
+            y: { field: 'amplitude', type: 'ordinal', sort: 'descending', title: 'amplitude A' },
+            color: {
+              field: 'median',
+              type: 'quantitative',
+              scale: { scheme: 'viridis', domain: [lo, hi === lo ? lo + 1e-6 : hi] },
+              title: 'val. acc.',
+            },
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: 9 },
+          encoding: {
+            x: { field: 'period', type: 'ordinal', sort: 'ascending' },
+            y: { field: 'amplitude', type: 'ordinal', sort: 'descending' },
+            text: { field: 'median', type: 'quantitative', format: '.2f' },
+            color: { condition: { test: `datum.median < ${mid}`, value: 'white' }, value: 'black' },
+          },
+        },
+      ],
+    },
+  };
+  return renderSpec(spec as TopLevelSpec);
+}

@@ -1,0 +1,176 @@
+/**
+ * report.html: one self-contained page (inline CSS and inline SVG charts; no scripts, no external URLs except an
+ * optional link to the Temporal web UI) that shows a sweep's results. Built from the records and thresholds.json.
+ */
+import type { SweepSummary } from '../activities/finalize.js';
+import type { LossThreshold, ThresholdReport } from '../core/thresholds.js';
+import { isDynamical, type TrialRecord } from '../core/types.js';
+import { accuracyChart, heatmapChart, sharpnessChart } from './charts.js';
+import { cellLabel, lossesOf, sortedUnique } from './data.js';
+
+export interface ReportInput {
+  records: readonly TrialRecord[];
+  /** thresholds.json (null: not computed yet; the page says so). */
+  thresholds: ThresholdReport | null;
+  /** summary.json when the sweep has finished. */
+  summary?: SweepSummary | null;
+  sweepId: string;
+  name?: string;
+  gridHash?: string;
+  /** Trials in the manifest (the grid), when known. */
+  totalTrials?: number;
+  resultsUri?: string;
+  /** Link to the sweep in the Temporal web UI, when known. */
+  uiUrl?: string | null;
+  /** Default: now. */
+  generatedAt?: Date;
+}
+
+export function esc(s: unknown): string {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const fmtP = (p: number | null | undefined): string => (p === null || p === undefined ? '–' : p >= 100 ? p.toFixed(0) : p.toPrecision(3));
+const fmtNum = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : Number(v.toPrecision(digits)).toString());
+
+function thresholdRow(l: LossThreshold, maxParams: number): string {
+  const t = l.threshold;
+  const pStar = !t.reached ? `not reached (&gt; ${maxParams})` : `${t.censoredBelow ? '≤ ' : ''}${fmtP(t.params)}`;
+  const ci = t.ci
+    ? `${t.ci.lower === null ? `&gt; ${maxParams}` : fmtP(t.ci.lower)} – ${t.ci.upper === null ? `&gt; ${maxParams} (open)` : fmtP(t.ci.upper)}`
+    : '–';
+  let ratio = '–';
+  const r = l.ratioToStatic;
+  if (r) {
+    if (r.value !== null) ratio = fmtNum(r.value);
+    else if (r.bound) ratio = `${r.bound.relation === '<' ? '&lt;' : '&gt;'} ${fmtNum(r.bound.value)}`;
+    else ratio = 'n/a';
+    if (r.ci) ratio += ` <span class="ci">[${fmtNum(r.ci.lower)}, ${fmtNum(r.ci.upper)}]</span>`;
+    if (r.fractionBelowOne !== null) ratio += ` <span class="ci">P(&lt;1) = ${fmtNum(r.fractionBelowOne, 2)}</span>`;
+    ratio += ` <span class="ci">vs ${esc(r.against)}</span>`;
+  }
+  const v = l.validation;
+  const val = v.best === null ? '–' : `${fmtNum(v.best)} <span class="ci">at P = ${fmtP(v.bestParams)}; within tol. from P = ${fmtP(v.smallestParamsWithinTolerance)}</span>`;
+  return (
+    `<tr data-loss="${esc(l.loss)}"><th scope="row">${esc(l.loss)}${l.dynamical ? ' <span class="tag">dynamical</span>' : ''}</th>` +
+    `<td>${pStar}</td><td>${t.width === null ? '–' : fmtNum(t.width)}</td><td>${ci}</td><td>${ratio}</td><td>${val}</td>` +
+    `<td>${l.bestCell ? esc(cellLabel(l.bestCell)) : '–'}</td></tr>`
+  );
+}
+
+function thresholdsTable(report: ThresholdReport, records: readonly TrialRecord[]): string {
+  const c = report.criterion;
+  const b = report.bootstrap;
+  const rows = report.losses
+    .map((l) => thresholdRow(l, Math.max(0, ...records.filter((r) => r.config.loss === l.loss).map((r) => r.params))))
+    .join('\n');
+  return `<table id="thresholds" class="data">
+<caption>Over-parameterization threshold P*: smallest parameter count where the median over seeds of <code>${esc(c.metric)}</code>
+${c.direction === 'atLeast' ? '≥' : '≤'} ${c.level} (interpolated in log P), best cell per loss; ${Math.round(b.confidence * 100)}% ${esc(b.method)}
+bootstrap interval over seeds (${b.replicates} replicates).</caption>
+<thead><tr><th>loss</th><th>P*</th><th>width</th><th>${Math.round(b.confidence * 100)}% interval</th><th>ratio to static</th><th>best val. acc.</th><th>cell</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>`;
+}
+
+function metadata(input: ReportInput): string {
+  const recs = input.records;
+  const s = input.summary;
+  const engines = sortedStrings(recs.map((r) => `${r.engine.name} ${r.engine.version} (${r.engine.backend})`));
+  const axis = (xs: (number | null)[]) => sortedUnique(xs.filter((x): x is number => x !== null)).join(', ') || '–';
+  const items: [string, string][] = [
+    ['sweep', `${esc(input.sweepId)}${input.name ? ` (${esc(input.name)})` : ''}`],
+    ['status', esc(s?.status ?? 'running (no summary.json yet)')],
+    ['grid hash', `<code>${esc(input.gridHash ?? s?.gridHash ?? '–')}</code>`],
+    [
+      'trials',
+      `${input.totalTrials ?? s?.trials ?? '?'} in the grid; ${recs.length} with records` +
+        (s ? `; ${s.failed} failed` : '') +
+        `; ${recs.filter((r) => r.diverged).length} diverged`,
+    ],
+    ['engine / backend', esc(engines.join('; ') || '–')],
+    ['losses', esc(lossesOf(recs).join(', ') || '–')],
+    ['widths', axis(recs.map((r) => r.config.width))],
+    ['learning rates', axis(recs.map((r) => r.config.lr))],
+    ['periods', axis(recs.map((r) => r.config.period))],
+    ['amplitudes', axis(recs.map((r) => r.config.amplitude))],
+    ['seeds', `${new Set(recs.map((r) => r.config.seed)).size}`],
+    ['steps', axis(recs.map((r) => r.config.steps))],
+  ];
+  if (input.resultsUri) items.push(['results', `<code>${esc(input.resultsUri)}</code>`]);
+  if (input.uiUrl) items.push(['Temporal web UI', `<a href="${esc(input.uiUrl)}">${esc(input.uiUrl)}</a>`]);
+  if (s) items.push(['finished', esc(s.finishedAt)]);
+  items.push(['report generated', esc((input.generatedAt ?? new Date()).toISOString())]);
+  return `<dl id="metadata">${items.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
+}
+
+function sortedStrings(xs: string[]): string[] {
+  return [...new Set(xs)].sort();
+}
+
+const figure = (id: string, svg: string, caption: string) =>
+  `<figure class="chart" id="${esc(id)}">${svg}<figcaption>${caption}</figcaption></figure>`;
+
+const CSS = `
+body{font:14px/1.45 "DejaVu Sans","Liberation Sans",Arial,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f2a44;color:#fff;padding:16px 28px}header h1{margin:0;font-size:22px}header p{margin:4px 0 0;opacity:.8}
+main{padding:12px 28px 40px;max-width:1600px}section{margin:24px 0}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px}
+dl#metadata{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}dt{font-weight:bold;color:#555}dd{margin:0}
+table.data{border-collapse:collapse;background:#fff;font-size:13px}table.data caption{text-align:left;padding:4px 0 8px;color:#555;max-width:1100px}
+table.data th,table.data td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}table.data thead th{background:#eef1f6}
+.ci{color:#666;font-size:12px}.tag{font-size:11px;background:#e3f0fb;color:#1f4e9c;border-radius:3px;padding:0 4px;font-weight:normal}
+.charts{display:flex;flex-wrap:wrap;gap:16px}figure.chart{margin:0;background:#fff;border:1px solid #e4e4e4;padding:8px;overflow-x:auto}
+figure.chart svg{display:block;max-width:none}figcaption{color:#555;font-size:12px;margin-top:4px;max-width:760px}
+.notice{background:#fff4e5;border:1px solid #f0c27b;padding:8px 12px}ul.warnings{color:#8a5a00}code{font-size:12px}
+`;
+
+/** The whole page. Charts are rendered here (a few seconds at most: every chart aggregates first). */
+export async function reportHtml(input: ReportInput): Promise<string> {
+  const { records, thresholds } = input;
+  const losses = lossesOf(records);
+  const criterionMetric = thresholds?.criterion.metric;
+
+  const accuracy = [
+    figure('chart-train-acc', await accuracyChart(records, thresholds, { metric: 'trainAcc' }), 'Final training accuracy per loss against P.'),
+    figure('chart-val-acc', await accuracyChart(records, thresholds, { metric: 'valAcc' }), 'Final validation accuracy per loss against P.'),
+  ];
+  const sharp: string[] = [];
+  for (const loss of losses) {
+    const cell = thresholds?.losses.find((l) => l.loss === loss)?.bestCell;
+    const sched = isDynamical(loss) && cell && 'period' in cell ? { period: cell.period, amplitude: cell.amplitude } : {};
+    sharp.push(figure(`chart-sharpness-${loss}`, await sharpnessChart(records, { loss, ...sched }), `λmax of ${esc(loss)} (the trained loss) during training.`));
+  }
+  const heat: string[] = [];
+  for (const loss of losses.filter(isDynamical)) {
+    for (const lr of sortedUnique(records.filter((r) => r.config.loss === loss).map((r) => r.config.lr))) {
+      heat.push(figure(`chart-heatmap-${loss}-${lr}`, await heatmapChart(records, { loss, lr }), `Validation accuracy of ${esc(loss)} at η = ${lr}.`));
+    }
+  }
+
+  const s = input.summary;
+  const notices: string[] = [];
+  if (!s) notices.push('This sweep has not finished: the report shows the trials recorded so far.');
+  else if (s.status !== 'completed') notices.push(`This sweep ended <b>${esc(s.status)}</b>: ${s.completed} of ${s.trials} trials have records.`);
+  const warnings = thresholds?.warnings ?? [];
+  const failures = s?.failures ?? [];
+  const title = `dynsweep report — ${input.name ?? input.sweepId}`;
+
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${CSS}</style></head>
+<body><header><h1>${esc(title)}</h1><p>Dynamical loss sweep: accuracy, sharpness and over-parameterization thresholds</p></header>
+<main>
+${notices.map((n) => `<p class="notice">${n}</p>`).join('\n')}
+<section id="sweep"><h2>Sweep</h2>${metadata(input)}</section>
+<section id="threshold-section"><h2>Thresholds</h2>
+${thresholds ? thresholdsTable(thresholds, records) : '<p>thresholds.json is not available yet.</p>'}
+${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}</section>
+<section id="accuracy"><h2>Accuracy against parameter count</h2><div class="charts">${accuracy.join('\n')}</div>
+<p class="ci">Each loss is drawn for its headline cell (the (η, T, A) with the smallest P*); markers on the ${esc(criterionMetric ?? 'criterion')} chart.</p></section>
+<section id="sharpness"><h2>Sharpness against step</h2><div class="charts">${sharp.join('\n') || '<p>No trials.</p>'}</div></section>
+<section id="heatmaps"><h2>Validation accuracy over amplitude × period</h2><div class="charts">${heat.join('\n') || '<p>No dynamical losses in this sweep.</p>'}</div></section>
+${failures.length ? `<section id="failures"><h2>Failures</h2><ul>${failures.slice(0, 20).map((f) => `<li><code>${esc(f.trialId)}</code>: ${esc(f.message)}</li>`).join('')}${failures.length > 20 ? `<li>… and ${failures.length - 20} more (summary.json)</li>` : ''}</ul></section>` : ''}
+</main></body></html>
+`;
+}

@@ -1,0 +1,87 @@
+/**
+ * Read a sweep's results folder (any Store): records under trials/, thresholds.json, summary.json, manifest.json.
+ * Works on a running sweep too: records are listed, not taken from the manifest, and thresholds are computed
+ * from the records (with grid.yaml's threshold settings) when thresholds.json is not written yet.
+ */
+import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../activities/finalize.js';
+import { GRID_KEY, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
+import { parseGrid } from '../core/grid/index.js';
+import type { Store } from '../core/store.js';
+import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
+import type { TrialRecord } from '../core/types.js';
+
+export interface SweepResults {
+  uri: string;
+  sweepId: string;
+  name: string | null;
+  gridHash: string | null;
+  /** Trials in the grid (manifest), null when the manifest is missing. */
+  totalTrials: number | null;
+  summary: SweepSummary | null;
+  thresholds: ThresholdReport | null;
+  /** True when thresholds were computed here rather than read from thresholds.json. */
+  thresholdsComputed: boolean;
+  records: TrialRecord[];
+}
+
+async function json<T>(store: Store, key: string): Promise<T | null> {
+  const text = await store.getText(key);
+  return text === null ? null : (JSON.parse(text) as T);
+}
+
+/** Run fn over items with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function readRecords(store: Store, concurrency = 32): Promise<TrialRecord[]> {
+  const keys = (await store.list('trials/')).filter((k) => k.endsWith('.json'));
+  const texts = await mapLimit(keys, concurrency, (k) => store.getText(k));
+  return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord);
+}
+
+export async function loadResults(store: Store, opts: { sweepId?: string } = {}): Promise<SweepResults> {
+  const [manifest, summary, stored, records] = await Promise.all([
+    json<Manifest>(store, MANIFEST_KEY),
+    json<SweepSummary>(store, SUMMARY_KEY),
+    json<ThresholdReport>(store, THRESHOLDS_KEY),
+    readRecords(store),
+  ]);
+  if (!manifest && !summary && records.length === 0) {
+    throw new Error(`${store.uri} holds no sweep results (no manifest.json, summary.json or trials/)`);
+  }
+  let thresholds = stored;
+  let computed = false;
+  if (!thresholds && records.length > 0) {
+    const gridText = await store.getText(GRID_KEY);
+    const th = gridText ? parseGrid(gridText, GRID_KEY).threshold : undefined;
+    thresholds = findThresholds(
+      records.map(thresholdInputFromRecord),
+      th ? { metric: th.metric, level: th.level } : {},
+      th ? { bootstrap: th.bootstrap, confidence: th.confidence, valTolerance: th.valTolerance } : {},
+    );
+    computed = true;
+  }
+  const sweepId = opts.sweepId ?? summary?.sweepId ?? manifest?.sweepId ?? store.uri.split(/[\\/]/).filter(Boolean).pop() ?? 'sweep';
+  return {
+    uri: store.uri,
+    sweepId,
+    name: summary?.name ?? manifest?.name ?? null,
+    gridHash: summary?.gridHash ?? manifest?.gridHash ?? null,
+    totalTrials: manifest?.trials.length ?? summary?.trials ?? null,
+    summary,
+    thresholds,
+    thresholdsComputed: computed,
+    records,
+  };
+}

@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { accuracyChart, heatmapChart, sharpnessChart, svgToPng } from '../../report/charts.js';
+import { downsampleIndices, representativeWidths } from '../../report/data.js';
+import { reportHtml } from '../../report/html.js';
+import { uniqueIds } from '../../report/render.js';
+import { syntheticRecords, syntheticThresholds } from './report-fixtures.js';
+
+/** Well-formed enough: every element closed in order, one root <svg>, no stray '<'. */
+function balanced(xml: string): boolean {
+  const stack: string[] = [];
+  let roots = 0;
+  for (const m of xml.matchAll(/<(\/?)([A-Za-z][\w:.-]*)((?:"[^"]*"|'[^']*'|[^'">])*?)(\/?)>/g)) {
+    const [, close, name, , self] = m;
+    if (close) {
+      if (stack.pop() !== name) return false;
+    } else if (!self) {
+      if (stack.length === 0) roots++;
+      stack.push(name);
+    } else if (stack.length === 0) roots++;
+  }
+  const text = xml.replace(/<(\/?)([A-Za-z][\w:.-]*)((?:"[^"]*"|'[^']*'|[^'">])*?)(\/?)>/g, '');
+  return stack.length === 0 && roots === 1 && !text.includes('<');
+}
+
+function checkSvg(svg: string): void {
+  expect(svg.startsWith('<svg')).toBe(true);
+  expect(balanced(svg)).toBe(true);
+  const w = Number(/width="(\d+(?:\.\d+)?)"/.exec(svg)?.[1]);
+  const h = Number(/height="(\d+(?:\.\d+)?)"/.exec(svg)?.[1]);
+  expect(w).toBeGreaterThan(100);
+  expect(h).toBeGreaterThan(50);
+  // Nothing to fetch: the only URLs are XML namespace names.
+  expect(svg.replace(/xmlns(:\w+)?="[^"]*"/g, '')).not.toMatch(/https?:|href="(?!#)/);
+}
+
+const records = syntheticRecords();
+const thresholds = syntheticThresholds(records);
+
+describe('chart functions', () => {
+  it('accuracy vs P: one series per loss, threshold markers on the criterion metric only', async () => {
+    const svg = await accuracyChart(records, thresholds);
+    checkSvg(svg);
+    for (const loss of ['ce', 'dce', 'mse', 'dmse1']) expect(svg).toContain(`>${loss} (lr=`);
+    expect(svg).toContain('training accuracy');
+    expect(svg).toContain('parameters P');
+    expect(svg).toMatch(/threshold P\*/);
+    expect((svg.match(/role-mark layer_3_marks/g) ?? []).length).toBe(1);
+    // the bootstrap-interval bars: one horizontal rule per loss that reached the threshold
+    const reached = thresholds.losses.filter((l) => l.threshold.reached).length;
+    expect(reached).toBeGreaterThan(0);
+    const bars = /class="mark-rule role-mark layer_3_marks"[^>]*>(.*?)<\/g>/.exec(svg)![1].match(/<line /g) ?? [];
+    expect(bars).toHaveLength(reached);
+    const val = await accuracyChart(records, thresholds, { metric: 'valAcc' });
+    checkSvg(val);
+    expect(val).toContain('validation accuracy');
+    expect(val).toMatch(/class="mark-rule role-mark layer_3_marks"[^>]*\/>/); // the marker layer is empty
+  });
+
+  it('sharpness vs step: a panel per learning rate with its 2/eta line, a line per representative width', async () => {
+    const svg = await sharpnessChart(records, { loss: 'ce', maxWidths: 3 });
+    checkSvg(svg);
+    expect(svg).toContain('η = 0.1');
+    expect(svg).toContain('η = 1');
+    expect((svg.match(/>2\/η</g) ?? []).length).toBe(2);
+    for (const w of [2, 8, 32]) expect(svg).toContain(`>${w}</text>`);
+    const dyn = await sharpnessChart(records, { loss: 'dce', period: 200, amplitude: 20 });
+    expect(dyn).toContain('T=200 A=20');
+  });
+
+  it('heatmap: a panel per width over amplitude x period', async () => {
+    const svg = await heatmapChart(records, { loss: 'dce', lr: 1 });
+    checkSvg(svg);
+    for (const w of [2, 4, 8, 16, 32]) expect(svg).toContain(`>width ${w}<`);
+    expect(svg).toContain('amplitude A');
+    expect(svg).toContain('period T');
+    expect(svg).toContain('η = 1');
+  });
+
+  it('returns a small "no data" SVG rather than throwing', async () => {
+    for (const svg of [await accuracyChart([], null), await sharpnessChart([]), await heatmapChart(records, { loss: 'ce' })]) {
+      checkSvg(svg);
+      expect(svg).toContain('no ');
+    }
+  });
+
+  it('svgToPng renders a PNG', async () => {
+    const png = svgToPng(await accuracyChart(records, thresholds), { width: 600 });
+    expect(Buffer.from(png.subarray(1, 4)).toString()).toBe('PNG');
+    expect(new DataView(png.buffer, png.byteOffset).getUint32(16)).toBe(600);
+  });
+
+  it('helpers: ids made unique, widths and curves subsampled', () => {
+    const a = uniqueIds('<svg><clipPath id="clip1"/><g clip-path="url(#clip1)"/></svg>');
+    const id = /id="([^"]+)"/.exec(a)![1];
+    expect(id).toMatch(/^c[0-9a-f]{8}-clip1$/);
+    expect(a).toContain(`url(#${id})`);
+    expect(representativeWidths([2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256], 4)).toEqual([2, 8, 48, 256]);
+    const idx = downsampleIndices(801, 150);
+    expect(idx.length).toBeLessThanOrEqual(150);
+    expect(idx[0]).toBe(0);
+    expect(idx[idx.length - 1]).toBe(800);
+  });
+});
+
+describe('report.html', () => {
+  it('is one self-contained page with every section and a thresholds row per loss', async () => {
+    const html = await reportHtml({ records, thresholds, sweepId: 'syn-1', name: 'synthetic', gridHash: 'abc123', uiUrl: 'http://localhost:8233/x' });
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).not.toMatch(/<script|<link|src=|@import/);
+    const urls = html.replace(/xmlns(:\w+)?="[^"]*"/g, '').match(/https?:\/\/[^"'<\s]+/g) ?? [];
+    expect(urls.every((u) => u.startsWith('http://localhost:8233/'))).toBe(true);
+    expect((html.match(/<tr data-loss=/g) ?? []).length).toBe(4);
+    for (const id of ['chart-train-acc', 'chart-val-acc', 'chart-sharpness-ce', 'chart-sharpness-dmse1', 'chart-heatmap-dce-0.1', 'chart-heatmap-dmse1-1']) {
+      expect(html).toContain(`id="${id}"`);
+    }
+    expect(html).toContain('abc123');
+    expect(html).toContain('not finished');
+    // ids stay unique across the inlined charts
+    const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('stays fast and small for thousands of trials', { timeout: 60_000 }, async () => {
+    const big = syntheticRecords({
+      widths: [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256],
+      lrs: [0.1, 1],
+      losses: ['ce', 'dce', 'mse', 'dmse1', 'dmse2'],
+      periods: [500, 2000, 5000],
+      amplitudes: [1, 5, 20, 70],
+      seeds: [0, 1, 2, 3, 4],
+      steps: 20000,
+      sharpnessEvery: 25,
+    });
+    expect(big.length).toBeGreaterThan(5000);
+    const th = syntheticThresholds(big);
+    const t0 = Date.now();
+    const html = await reportHtml({ records: big, thresholds: th, sweepId: 'big' });
+    const ms = Date.now() - t0;
+    expect(ms).toBeLessThan(30_000);
+    expect(html.length).toBeLessThan(3_000_000);
+    console.log(`report of ${big.length} trials: ${ms} ms, ${(html.length / 1e6).toFixed(2)} MB`);
+  });
+});
