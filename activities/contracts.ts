@@ -17,6 +17,8 @@ export interface PackRef {
   index: number;
   width: number;
   size: number;
+  /** What the pack trains, one short line (losses, lr, T, A, seeds), for the activity's summary in the UI. */
+  label?: string;
 }
 
 export interface PlanOutput {
@@ -45,6 +47,8 @@ export interface PackResult {
   diverged: number;
   /** Trials whose records already existed (a retry, or a rerun of the same sweep). */
   reused: number;
+  /** Best final validation accuracy among the pack's trials that did not diverge (null: none). */
+  bestValAcc?: { value: number; label: string } | null;
 }
 
 export interface PackFailure {
@@ -78,4 +82,34 @@ export interface SweepActivities {
   planSweep(input: PlanInput): Promise<PlanOutput>;
   trainPack(input: TrainPackInput): Promise<PackResult>;
   finalizeSweep(input: FinalizeInput): Promise<FinalizeOutput>;
+}
+
+/** A scheduled sweep: where the schedule's runs keep their results and verdicts. */
+export interface ScheduleRef {
+  /** Schedule id (= schedule name). */
+  name: string;
+  /** Store root of the schedule: each run's results go to <storeRoot>/<sweepId>/. */
+  storeRoot: string;
+}
+
+export interface JudgeInput {
+  sweepId: string;
+  resultsUri: string;
+  schedule: ScheduleRef;
+}
+
+/** The verdict in brief; regression.json in the run's results has the details. */
+export interface JudgeOutput {
+  verdict: 'baseline' | 'pass' | 'regressed';
+  baselineSweepId: string | null;
+  /** One line, e.g. "REGRESSED vs nightly-...: 3 cell(s)". */
+  headline: string;
+  /** The first few regression lines (the full list is in regression.json). */
+  regressions: string[];
+  regressionCount: number;
+}
+
+/** Activities of scheduled sweeps (control queue). */
+export interface JudgeActivities {
+  judgeSweep(input: JudgeInput): Promise<JudgeOutput>;
 }

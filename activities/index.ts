@@ -6,6 +6,7 @@ import { buildManifest, GRID_KEY, MANIFEST_KEY, packOf, readManifest, recordKey,
 import type { PackRunner } from './runner.js';
 import { finalizeResults } from './finalize.js';
 import type { TrialRecord } from '../core/types.js';
+import { bestOf, packLabel } from './labels.js';
 
 export interface ActivityDeps {
   /** Opens the results store of one sweep. */
@@ -46,7 +47,7 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
         name: manifest.name,
         gridHash: manifest.gridHash,
         totalTrials: manifest.trials.length,
-        packs: manifest.packs.map((p) => ({ index: p.index, width: p.width, size: p.trialIds.length })),
+        packs: manifest.packs.map((p) => ({ index: p.index, width: p.width, size: p.trialIds.length, label: packLabel(manifest, p.index) })),
         taskQueue: ex.taskQueue,
         maxConcurrentPacks: ex.maxConcurrentPacks,
         maxAttempts: ex.maxAttempts,
@@ -78,9 +79,11 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
           await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
           await store.put(recordKey(record.trialId), JSON.stringify(record), 'application/json');
           if (record.diverged) diverged++;
+          existing[pack.trials.findIndex((t) => t.id === record.trialId)] = JSON.stringify(record);
         }
       }
-      return { packIndex: pack.index, completed: pack.trials.length, diverged, reused: pack.trials.length - todo.length };
+      const bestValAcc = bestOf(existing.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as TrialRecord));
+      return { packIndex: pack.index, completed: pack.trials.length, diverged, reused: pack.trials.length - todo.length, bestValAcc };
     },
 
     async finalizeSweep(input: FinalizeInput) {

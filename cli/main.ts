@@ -1,6 +1,9 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import * as baseline from './commands/baseline.js';
 import * as local from './commands/local.js';
+import * as regressions from './commands/regressions.js';
+import * as schedule from './commands/schedule.js';
 import * as start from './commands/start.js';
 import * as status from './commands/status.js';
 import * as validate from './commands/validate.js';
@@ -14,7 +17,7 @@ interface CommandFile {
   handle: (args: never) => Promise<void>;
 }
 
-const commands: CommandFile[] = [validate, start, status, worker, local] as unknown as CommandFile[];
+const commands: CommandFile[] = [validate, start, status, worker, local, schedule, baseline, regressions] as unknown as CommandFile[];
 
 let cli = yargs(hideBin(process.argv))
   .scriptName('sweep')

@@ -22,7 +22,7 @@ export interface LocalStack {
 }
 
 /** Search attributes the sweeps set, registered on the local dev server. */
-export const SEARCH_ATTRIBUTES = ['SweepName=Keyword', 'GridHash=Keyword', 'SweepStatus=Keyword'];
+export const SEARCH_ATTRIBUTES = ['SweepName=Keyword', 'GridHash=Keyword', 'SweepStatus=Keyword', 'SweepVerdict=Keyword'];
 
 const stackFile = () => path.join(stateDir(), 'local.json');
 

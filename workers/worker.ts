@@ -2,6 +2,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { createJudgeActivities } from '../activities/judge.js';
 import { ThreadPackRunner } from '../activities/runner.js';
 import { openStore } from '../storage/open.js';
 import { CONTROL_QUEUE, TRAIN_QUEUE } from '../workflows/definitions.js';
@@ -29,6 +30,8 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
 export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onReady?: () => void): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.address });
   const activities = createActivities({ openStore: (uri) => openStore(uri), runner: new ThreadPackRunner() });
+  // Scheduled sweeps: the verdict against a baseline, after finalize.
+  const judge = createJudgeActivities({ openStore: (uri) => openStore(uri) });
   const common: Pick<WorkerOptions, 'connection' | 'namespace'> = { connection, namespace: config.namespace };
   const workers: Worker[] = [];
   try {
@@ -38,7 +41,7 @@ export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onR
           ...common,
           taskQueue: CONTROL_QUEUE,
           workflowsPath,
-          activities: { planSweep: activities.planSweep, finalizeSweep: activities.finalizeSweep },
+          activities: { planSweep: activities.planSweep, finalizeSweep: activities.finalizeSweep, ...judge },
         }),
       );
     }

@@ -1,12 +1,23 @@
 import { defineQuery } from '@temporalio/workflow';
-import type { PackFailure, PlanOutput } from '../activities/contracts.js';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { JudgeOutput, PackFailure, PlanOutput, ScheduleRef } from '../activities/contracts.js';
 
 /** Task queue of the sweep workflows and their light activities. */
 export const CONTROL_QUEUE = 'dynsweep-control';
 /** Default task queue of CPU training workers. */
 export const TRAIN_QUEUE = 'dynsweep-train';
 
-export type SweepStatus = 'planning' | 'running' | 'finalizing' | 'completed' | 'failed' | 'cancelled';
+export type SweepStatus = 'planning' | 'running' | 'finalizing' | 'judging' | 'completed' | 'failed' | 'cancelled';
+
+/**
+ * Search attributes of sweeps (Keyword; the local stack registers them). The workflow upserts SweepStatus and
+ * SweepVerdict only when its start request carried them, so a server without them never fails a sweep.
+ */
+export const SWEEP_NAME_KEY = defineSearchAttributeKey('SweepName', SearchAttributeType.KEYWORD);
+export const GRID_HASH_KEY = defineSearchAttributeKey('GridHash', SearchAttributeType.KEYWORD);
+export const SWEEP_STATUS_KEY = defineSearchAttributeKey('SweepStatus', SearchAttributeType.KEYWORD);
+/** Scheduled sweeps only: 'pending' until judged, then 'baseline' | 'pass' | 'regressed'. */
+export const SWEEP_VERDICT_KEY = defineSearchAttributeKey('SweepVerdict', SearchAttributeType.KEYWORD);
 
 export interface SweepProgress {
   sweepId: string;
@@ -22,6 +33,10 @@ export interface SweepProgress {
   /** Workflow time (ms since epoch) when the sweep started. */
   startedAt: number;
   resultsUri: string;
+  /** Best final validation accuracy so far (trials that did not diverge), with its trial. */
+  bestValAcc?: { value: number; label: string } | null;
+  /** Scheduled sweeps, once judged. */
+  regression?: JudgeOutput | null;
 }
 
 export interface SweepInput {
@@ -33,6 +48,12 @@ export interface SweepInput {
   historyBudget?: number;
   /** Carried over continue-as-new; absent on the first run. */
   carry?: SweepCarry;
+  /**
+   * Set by a schedule (`sweep schedule create`): the sweep id is the workflow id less "sweep-" (the schedule's
+   * "sweep-<name>" plus Temporal's "-<scheduled time>"), results go to <storeRoot>/<sweepId>/ (sweepId and
+   * resultsUri above are then ignored), and after finalize the run is judged against its baseline.
+   */
+  schedule?: ScheduleRef;
 }
 
 export interface SweepCarry {
@@ -43,6 +64,7 @@ export interface SweepCarry {
   donePacks: number;
   failures: PackFailure[];
   startedAt: number;
+  best?: { value: number; label: string } | null;
 }
 
 export interface SweepResult {
@@ -54,6 +76,8 @@ export interface SweepResult {
   diverged: number;
   resultsUri: string;
   thresholds: Record<string, { params: number | null; width: number | null; reached: boolean }>;
+  /** Scheduled sweeps: the verdict against the baseline (regression.json has the details). */
+  regression?: JudgeOutput | null;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');

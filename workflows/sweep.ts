@@ -5,23 +5,30 @@ import {
   continueAsNew,
   isCancellation,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { PackRef, SweepActivities } from '../activities/contracts.js';
+import type { JudgeActivities, JudgeOutput, PackRef, SweepActivities, ThresholdBrief } from '../activities/contracts.js';
 import {
   CONTROL_QUEUE,
   progressQuery,
+  SWEEP_STATUS_KEY,
+  SWEEP_VERDICT_KEY,
   type SweepCarry,
   type SweepInput,
+  type SweepProgress,
   type SweepResult,
   type SweepStatus,
 } from './definitions.js';
+import { detailsMarkdown } from './details.js';
 
 /** Continue-as-new well before Temporal's 51,200-event history limit. */
 const DEFAULT_HISTORY_BUDGET = 10_000;
 
-const control = proxyActivities<SweepActivities>({
+const control = proxyActivities<SweepActivities & JudgeActivities>({
   taskQueue: CONTROL_QUEUE,
   startToCloseTimeout: '30 minutes',
   // Control activities heartbeat, so a worker killed mid-activity is noticed in seconds, not at the timeout.
@@ -33,9 +40,29 @@ const control = proxyActivities<SweepActivities>({
  * One sweep: plan the grid into packs, train them through a bounded window of activities on the
  * training queue, then compute thresholds from the store. Records never pass through history.
  */
-export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
+/** A scheduled run's id and results folder, from its workflow id ("sweep-<name>-<scheduled time>"). */
+function scheduledIds(input: SweepInput): { sweepId: string; resultsUri: string } {
+  if (!input.schedule) return { sweepId: input.sweepId, resultsUri: input.resultsUri };
+  const wid = workflowInfo().workflowId;
+  const sweepId = wid.startsWith('sweep-') ? wid.slice('sweep-'.length) : wid;
+  return { sweepId, resultsUri: `${input.schedule.storeRoot.replace(/\/+$/, '')}/${sweepId}` };
+}
+
+/** Upsert a Keyword search attribute only when the start request carried it (so it is registered). */
+function upsertIfCarried(key: typeof SWEEP_STATUS_KEY, value: string): void {
+  const info = workflowInfo();
+  const current = info.typedSearchAttributes.get(key) ?? (info.searchAttributes?.[key.name] as string[] | undefined)?.[0];
+  if (current === undefined || current === value) return;
+  upsertSearchAttributes([{ key, value }]);
+}
+
+export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> {
+  const input: SweepInput = { ...rawInput, ...scheduledIds(rawInput) };
+  if (input.schedule && !input.carry) upsertMemo({ sweepId: input.sweepId, resultsUri: input.resultsUri });
   let status: SweepStatus = input.carry ? 'running' : 'planning';
   let running = 0;
+  let thresholds: Record<string, ThresholdBrief> | null = null;
+  let regression: JudgeOutput | null = null;
   const state: SweepCarry = input.carry ?? {
     plan: undefined as never,
     nextPack: 0,
@@ -44,9 +71,10 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     donePacks: 0,
     failures: [],
     startedAt: Date.now(),
+    best: null,
   };
 
-  setHandler(progressQuery, () => ({
+  const progress = (): SweepProgress => ({
     sweepId: input.sweepId,
     name: state.plan?.name ?? '',
     status,
@@ -59,18 +87,31 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     runningPacks: running,
     startedAt: state.startedAt,
     resultsUri: input.resultsUri,
-  }));
+    bestValAcc: state.best ?? null,
+    regression,
+  });
+  setHandler(progressQuery, progress);
+  // The web UI's live view: markdown details (not in history), and SweepStatus as it moves.
+  const show = () => setCurrentDetails(detailsMarkdown(progress(), thresholds, input.schedule?.name ?? null));
+  const setStatus = (s: SweepStatus) => {
+    status = s;
+    upsertIfCarried(SWEEP_STATUS_KEY, s);
+    show();
+  };
+  show();
 
   if (!input.carry) {
-    state.plan = await control.planSweep({
-      resultsUri: input.resultsUri,
-      sweepId: input.sweepId,
-      gridYaml: input.gridYaml,
-      gridFile: input.gridFile,
-    });
+    state.plan = await control.planSweep.executeWithOptions({ summary: `plan ${input.gridFile} into packs` }, [
+      {
+        resultsUri: input.resultsUri,
+        sweepId: input.sweepId,
+        gridYaml: input.gridYaml,
+        gridFile: input.gridFile,
+      },
+    ]);
   }
   const plan = state.plan;
-  status = 'running';
+  setStatus('running');
 
   const train = proxyActivities<SweepActivities>({
     taskQueue: plan.taskQueue,
@@ -89,9 +130,13 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   async function runPack(ref: PackRef): Promise<void> {
     running++;
     try {
-      const r = await train.trainPack({ resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: ref.index });
+      const summary = `pack ${ref.index + 1}/${plan.packs.length}: ${ref.label ?? `${ref.size} trials, width ${ref.width}`}`;
+      const r = await train.trainPack.executeWithOptions({ summary }, [
+        { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: ref.index },
+      ]);
       state.completed += r.completed;
       state.diverged += r.diverged;
+      if (r.bestValAcc && (!state.best || r.bestValAcc.value > state.best.value)) state.best = r.bestValAcc;
     } catch (err) {
       if (isCancellation(err)) throw err;
       // Retries are exhausted: the pack's trials are recorded as failed in summary.json.
@@ -100,6 +145,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     } finally {
       running--;
       state.donePacks++;
+      show();
     }
   }
 
@@ -119,7 +165,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelled = err;
-    status = 'cancelled';
+    setStatus('cancelled');
     // Let running packs observe the cancellation and stop; what they finished stays in the store.
     await CancellationScope.nonCancellable(() => Promise.allSettled([...inFlight]));
   }
@@ -128,12 +174,27 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     await continueAsNew<typeof sweepWorkflow>({ ...input, carry: state });
   }
 
-  if (!cancelled) status = 'finalizing';
+  if (!cancelled) setStatus('finalizing');
   const fin = await CancellationScope.nonCancellable(() =>
-    control.finalizeSweep({ resultsUri: input.resultsUri, sweepId: input.sweepId, failures: state.failures, cancelled: !!cancelled }),
+    control.finalizeSweep.executeWithOptions({ summary: 'thresholds.json and summary.json from the records' }, [
+      { resultsUri: input.resultsUri, sweepId: input.sweepId, failures: state.failures, cancelled: !!cancelled },
+    ]),
   );
   state.completed = fin.completed;
   state.diverged = fin.diverged;
+  thresholds = fin.thresholds;
+
+  // A scheduled run is judged against its baseline; the verdict goes to regression.json and the UI.
+  const schedule = input.schedule;
+  if (schedule && !cancelled) {
+    setStatus('judging');
+    regression = await CancellationScope.nonCancellable(() =>
+      control.judgeSweep.executeWithOptions({ summary: `judge ${input.sweepId} against the baseline of schedule ${schedule.name}` }, [
+        { sweepId: input.sweepId, resultsUri: input.resultsUri, schedule },
+      ]),
+    );
+    upsertIfCarried(SWEEP_VERDICT_KEY, regression.verdict);
+  }
   const result: SweepResult = {
     sweepId: input.sweepId,
     status: cancelled ? 'cancelled' : fin.failed > 0 ? 'failed' : 'completed',
@@ -143,8 +204,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepResult> {
     diverged: fin.diverged,
     resultsUri: input.resultsUri,
     thresholds: fin.thresholds,
+    ...(schedule ? { regression } : {}),
   };
-  status = result.status;
+  setStatus(result.status);
   // Rethrow so Temporal shows the run as Canceled; summary.json in the store has the counts.
   if (cancelled) throw cancelled;
   if (result.status === 'failed') {

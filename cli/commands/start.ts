@@ -10,6 +10,7 @@ import { renderResult } from '../render.js';
 import { storeRoot } from '../results-store.js';
 import { followSweep } from '../sweep-run.js';
 import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
+import { isSearchAttributeError, staticDetails, staticSummary, sweepSearchAttributes } from '../ui-metadata.js';
 
 export const command = 'start <grid>';
 export const describe = 'Start a sweep of a grid file (and, with --wait, follow it to the end)';
@@ -45,6 +46,7 @@ export const handle = handler(async (args: StartArgs) => {
     throw new CliError(`results store ${root.uri} is not usable: ${(err as Error).message}`, EXIT_FAILED);
   }
 
+  const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, trials: grid.trials };
   const target = await connect(args);
   try {
     const workflowId = workflowIdOf(sweepId);
@@ -56,14 +58,17 @@ export const handle = handler(async (args: StartArgs) => {
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       // Readable without a worker (describe), so `sweep status` finds the results even when no worker runs.
       memo: { sweepId, resultsUri: results.uri, name: nameOf(grid.spec, grid.file) },
+      // What the web UI shows before any worker runs; the workflow adds live details.
+      staticSummary: staticSummary(meta),
+      staticDetails: staticDetails(meta, { resultsUri: results.uri, sweepId }),
     };
-    const searchAttributes = { SweepName: [nameOf(grid.spec, grid.file)], GridHash: [gridHash(grid.spec)] };
+    const typedSearchAttributes = sweepSearchAttributes(meta, false);
     const handle = await target.client.workflow
-      .start<typeof SweepWorkflowFn>('sweepWorkflow', { ...options, searchAttributes })
+      .start<typeof SweepWorkflowFn>('sweepWorkflow', { ...options, typedSearchAttributes })
       .catch((err: Error) => {
         // A server without our search attributes registered still runs the sweep, unindexed.
-        const why = `${err.message}: ${(err.cause as Error | undefined)?.message ?? ''}`;
-        if (!/search attribute/i.test(why)) throw err;
+        const why = isSearchAttributeError(err);
+        if (!why) throw err;
         process.stderr.write(`warning: ${why}; starting without search attributes (see README, "Deploy at scale")\n`);
         return target.client.workflow.start<typeof SweepWorkflowFn>('sweepWorkflow', options);
       });

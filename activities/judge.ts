@@ -1,0 +1,143 @@
+import { Context } from '@temporalio/activity';
+import {
+  CELLS_SCHEMA,
+  REGRESSION_SCHEMA,
+  cellRowFromRecord,
+  cellStats,
+  compareRuns,
+  thresholdPointsOf,
+  verdictHeadline,
+  type CellsFile,
+  type RegressionOptions,
+  type RegressionReport,
+  type RunStats,
+} from '../core/regression.js';
+import type { Store } from '../core/store.js';
+import type { ThresholdReport } from '../core/thresholds.js';
+import type { TrialRecord } from '../core/types.js';
+import type { JudgeActivities, JudgeInput, JudgeOutput } from './contracts.js';
+import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './finalize.js';
+import { readManifest, recordKey } from './manifest.js';
+import {
+  CELLS_KEY,
+  REGRESSION_KEY,
+  RUN_INDEX_SCHEMA,
+  findBaseline,
+  readJson,
+  runKey,
+  type ScheduleRunEntry,
+} from './schedule-store.js';
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+/**
+ * A finalized run's statistics: summary.json, thresholds.json and the per-cell seed values (from cells.json when
+ * `useCache` and present, else from the records, then written to cells.json).
+ */
+export async function runStats(store: Store, useCache: boolean, onRead: (n: number) => void = () => {}): Promise<RunStats> {
+  const summary = await readJson<SweepSummary>(store, SUMMARY_KEY);
+  if (!summary) throw new Error(`${store.uri}: ${SUMMARY_KEY} is missing; was the sweep finalized?`);
+  const thresholds = (await readJson<ThresholdReport>(store, THRESHOLDS_KEY)) ?? { losses: [] };
+  let cells = useCache ? await readJson<CellsFile>(store, CELLS_KEY) : null;
+  if (!cells || cells.schema !== CELLS_SCHEMA) {
+    const manifest = await readManifest(store);
+    let read = 0;
+    const texts = await mapLimit(manifest.trials, 32, async (t) => {
+      const text = await store.getText(recordKey(t.id));
+      if (++read % 100 === 0) onRead(read);
+      return text;
+    });
+    const rows = texts.filter((t): t is string => t !== null).map((t) => cellRowFromRecord(JSON.parse(t) as TrialRecord));
+    cells = { schema: CELLS_SCHEMA, sweepId: summary.sweepId, gridHash: summary.gridHash, cells: cellStats(rows) };
+    await store.put(CELLS_KEY, JSON.stringify(cells), 'application/json');
+  }
+  return {
+    sweepId: summary.sweepId,
+    gridHash: summary.gridHash,
+    cells: cells.cells,
+    thresholds: thresholdPointsOf(thresholds),
+    failedTrials: summary.failed,
+  };
+}
+
+/** Judge one finalized run of a schedule against its baseline; writes regression.json and the run index entry. */
+export async function judgeRun(
+  openStore: (uri: string) => Store,
+  input: JudgeInput,
+  opts: RegressionOptions = {},
+  onProgress: (what: string) => void = () => {},
+): Promise<{ report: RegressionReport; output: JudgeOutput }> {
+  const root = openStore(input.schedule.storeRoot);
+  const run = openStore(input.resultsUri);
+  const candidate = await runStats(run, false, (n) => onProgress(`read ${n} records`));
+  const status = ((await readJson<SweepSummary>(run, SUMMARY_KEY))?.status ?? 'failed') as ScheduleRunEntry['status'];
+  const baselineRef = await findBaseline(root, input.schedule.name, input.sweepId);
+  let baseline: RunStats | null = null;
+  const notes: string[] = [];
+  if (baselineRef) {
+    try {
+      baseline = await runStats(openStore(baselineRef.resultsUri), true, (n) => onProgress(`read ${n} baseline records`));
+    } catch (err) {
+      notes.push(`baseline ${baselineRef.sweepId} could not be read (${(err as Error).message}); judged without it`);
+    }
+  }
+  const cmp = compareRuns(baseline, candidate, opts);
+  const report: RegressionReport = {
+    schema: REGRESSION_SCHEMA,
+    sweepId: input.sweepId,
+    schedule: input.schedule.name,
+    baseline: baseline && baselineRef ? baselineRef : null,
+    ...cmp,
+    notes: [...notes, ...cmp.notes],
+    judgedAt: new Date().toISOString(),
+  };
+  await run.put(REGRESSION_KEY, JSON.stringify(report, null, 2), 'application/json');
+  const headline = verdictHeadline(report);
+  const entry: ScheduleRunEntry = {
+    schema: RUN_INDEX_SCHEMA,
+    schedule: input.schedule.name,
+    sweepId: input.sweepId,
+    resultsUri: run.uri,
+    status,
+    verdict: report.verdict,
+    baseline: report.baseline ? { sweepId: report.baseline.sweepId, source: report.baseline.source } : null,
+    headline,
+    regressionCount: report.regressions.length,
+    regressions: report.regressions.slice(0, 20),
+    judgedAt: report.judgedAt,
+  };
+  await root.put(runKey(input.schedule.name, input.sweepId), JSON.stringify(entry, null, 2), 'application/json');
+  return {
+    report,
+    output: {
+      verdict: report.verdict,
+      baselineSweepId: report.baseline?.sweepId ?? null,
+      headline,
+      regressions: report.regressions.slice(0, 5),
+      regressionCount: report.regressions.length,
+    },
+  };
+}
+
+export function createJudgeActivities(deps: { openStore(uri: string): Store }): JudgeActivities {
+  return {
+    async judgeSweep(input: JudgeInput) {
+      const ctx = Context.current();
+      ctx.heartbeat({ judging: input.sweepId });
+      const { output } = await judgeRun(deps.openStore, input, {}, (what) => ctx.heartbeat({ judging: input.sweepId, what }));
+      return output;
+    },
+  };
+}

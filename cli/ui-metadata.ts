@@ -1,0 +1,68 @@
+/**
+ * What the Temporal web UI shows for a sweep before any worker runs: a one-line static summary and markdown static
+ * details (the live counts come from the workflow's current details), and its search attributes.
+ */
+import type { SearchAttributePair } from '@temporalio/common';
+import type { Trial } from '../core/types.js';
+import { GRID_HASH_KEY, SWEEP_NAME_KEY, SWEEP_STATUS_KEY, SWEEP_VERDICT_KEY } from '../workflows/definitions.js';
+
+function distinct<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function range(values: number[]): string {
+  const v = distinct(values).sort((a, b) => a - b);
+  return v.length <= 4 ? v.join(', ') : `${v[0]}…${v[v.length - 1]} (${v.length})`;
+}
+
+export interface SweepMeta {
+  name: string;
+  gridHash: string;
+  gridFile: string;
+  trials: Trial[];
+}
+
+export function staticSummary(m: SweepMeta, schedule?: string): string {
+  const losses = distinct(m.trials.map((t) => t.config.loss)).join(',');
+  const head = schedule ? `scheduled sweep ${schedule}` : `sweep ${m.name}`;
+  return `${head}: ${m.trials.length} trials · ${losses} · widths ${range(m.trials.map((t) => t.config.width))} · grid ${m.gridHash.slice(0, 8)}`;
+}
+
+export function staticDetails(m: SweepMeta, where: { resultsUri: string; sweepId?: string; schedule?: { name: string; cron: string } }): string {
+  const c = m.trials.map((t) => t.config);
+  const lines = [
+    `**${m.name}** from \`${m.gridFile}\` · grid hash \`${m.gridHash}\``,
+    '',
+    `- trials: ${m.trials.length} · steps ${range(c.map((x) => x.steps))} · engine ${distinct(c.map((x) => x.engine)).join(', ')}`,
+    `- losses: ${distinct(c.map((x) => x.loss)).join(', ')}`,
+    `- widths: ${range(c.map((x) => x.width))} · lr: ${range(c.map((x) => x.lr))} · seeds: ${range(c.map((x) => x.seed))}`,
+  ];
+  const periods = c.map((x) => x.period).filter((p): p is number => p !== null);
+  if (periods.length > 0) lines.push(`- periods T: ${range(periods)} · amplitudes A: ${range(c.map((x) => x.amplitude).filter((a): a is number => a !== null))}`);
+  if (where.schedule) {
+    lines.push(
+      `- schedule **${where.schedule.name}** (cron \`${where.schedule.cron}\`): each run is judged against the baseline (regression.json)`,
+      `- results: \`${where.resultsUri}/<sweep id>\` · verdicts: \`sweep regressions ${where.schedule.name}\``,
+    );
+  } else {
+    lines.push(`- results: \`${where.resultsUri}\``, `- follow in a terminal: \`sweep status ${where.sweepId} --watch\``);
+  }
+  return lines.join('\n');
+}
+
+export function sweepSearchAttributes(m: Pick<SweepMeta, 'name' | 'gridHash'>, scheduled: boolean): SearchAttributePair[] {
+  const pairs: SearchAttributePair[] = [
+    { key: SWEEP_NAME_KEY, value: m.name },
+    { key: GRID_HASH_KEY, value: m.gridHash },
+    { key: SWEEP_STATUS_KEY, value: scheduled ? 'scheduled' : 'planning' },
+  ];
+  if (scheduled) pairs.push({ key: SWEEP_VERDICT_KEY, value: 'pending' });
+  return pairs;
+}
+
+/** A start/create that failed because the server lacks our search attributes (retried without them). */
+export function isSearchAttributeError(err: unknown): string | null {
+  const e = err as Error;
+  const why = `${e.message}: ${(e.cause as Error | undefined)?.message ?? ''}`;
+  return /search attribute/i.test(why) ? why : null;
+}
