@@ -1,8 +1,12 @@
 import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import * as baseline from './commands/baseline.js';
+import * as cancel from './commands/cancel.js';
+import * as list from './commands/list.js';
 import * as local from './commands/local.js';
 import * as regressions from './commands/regressions.js';
+import * as report from './commands/report.js';
+import * as results from './commands/results.js';
 import * as schedule from './commands/schedule.js';
 import * as start from './commands/start.js';
 import * as status from './commands/status.js';
@@ -17,7 +21,7 @@ interface CommandFile {
   handle: (args: never) => Promise<void>;
 }
 
-const commands: CommandFile[] = [validate, start, status, worker, local, schedule, baseline, regressions] as unknown as CommandFile[];
+const commands: CommandFile[] = [validate, start, status, list, results, report, cancel, worker, local, schedule, baseline, regressions] as unknown as CommandFile[];
 
 let cli = yargs(hideBin(process.argv))
   .scriptName('sweep')

@@ -41,7 +41,7 @@ export interface AccuracyChartOptions {
   /** Draw the threshold markers (P* and its bootstrap interval at the criterion level). Default: when `metric`
    *  is the criterion's metric. */
   markers?: boolean;
-  /** Plot size in pixels. Defaults 420 x 280. */
+  /** Plot size in pixels. Defaults 340 x 260. */
   width?: number;
   height?: number;
   title?: string;
@@ -104,10 +104,10 @@ export async function accuracyChart(
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: {
       text: title,
-      subtitle: markers ? 'median over seeds, band: min–max; ◆ threshold P* with its bootstrap interval' : 'median over seeds, band: min–max',
+      subtitle: markers ? ['median over seeds, band: min–max;', '◆ threshold P* with its bootstrap interval'] : 'median over seeds, band: min–max',
     },
-    width: opts.width ?? 420,
-    height: opts.height ?? 280,
+    width: opts.width ?? 340,
+    height: opts.height ?? 260,
     data: { values: rows },
     layer: [
       {
@@ -154,7 +154,7 @@ export interface SharpnessChartOptions {
   maxPoints?: number;
   /** lambda_max of the trained loss ('dynamic', default) or of its static counterpart. */
   which?: 'dynamic' | 'static';
-  /** Size of each panel. Defaults 300 x 200. */
+  /** Size of each panel. Defaults 260 x 180. */
   width?: number;
   height?: number;
   title?: string;
@@ -193,12 +193,12 @@ export async function sharpnessChart(records: readonly TrialRecord[], opts: Shar
   if (rows.length === 0) return emptySvg(title, 'no sharpness samples');
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle: 'median over seeds per width; dashed: 2/η (gradient descent stability limit)' },
+    title: { text: title, subtitle: 'median over seeds per width; dashed: 2/η (stability limit)' },
     data: { values: rows },
     facet: { column: { field: 'lr', type: 'ordinal', header: { labelExpr: "'η = ' + datum.value", title: null } } },
     spec: {
-      width: opts.width ?? 300,
-      height: opts.height ?? 200,
+      width: opts.width ?? 260,
+      height: opts.height ?? 180,
       layer: [
         {
           transform: [{ filter: "datum.kind === 'trace'" }],

@@ -6,7 +6,7 @@ import type { SweepSummary } from '../activities/finalize.js';
 import type { LossThreshold, ThresholdReport } from '../core/thresholds.js';
 import { isDynamical, type TrialRecord } from '../core/types.js';
 import { accuracyChart, heatmapChart, sharpnessChart } from './charts.js';
-import { cellLabel, lossesOf, sortedUnique } from './data.js';
+import { cellLabel, displayCell, lossesOf, sortedUnique } from './data.js';
 
 export interface ReportInput {
   records: readonly TrialRecord[];
@@ -36,9 +36,11 @@ const fmtNum = (v: number | null | undefined, digits = 3): string => (v === null
 function thresholdRow(l: LossThreshold, maxParams: number): string {
   const t = l.threshold;
   const pStar = !t.reached ? `not reached (&gt; ${maxParams})` : `${t.censoredBelow ? '≤ ' : ''}${fmtP(t.params)}`;
-  const ci = t.ci
-    ? `${t.ci.lower === null ? `&gt; ${maxParams}` : fmtP(t.ci.lower)} – ${t.ci.upper === null ? `&gt; ${maxParams} (open)` : fmtP(t.ci.upper)}`
-    : '–';
+  const ci = !t.ci
+    ? '–'
+    : t.ci.lower === null && t.ci.upper === null
+      ? `not reached in ${t.ci.notReached} of ${t.ci.replicates} replicates`
+      : `${t.ci.lower === null ? `&gt; ${maxParams}` : fmtP(t.ci.lower)} – ${t.ci.upper === null ? `&gt; ${maxParams} (open)` : fmtP(t.ci.upper)}`;
   let ratio = '–';
   const r = l.ratioToStatic;
   if (r) {
@@ -137,8 +139,8 @@ export async function reportHtml(input: ReportInput): Promise<string> {
   ];
   const sharp: string[] = [];
   for (const loss of losses) {
-    const cell = thresholds?.losses.find((l) => l.loss === loss)?.bestCell;
-    const sched = isDynamical(loss) && cell && 'period' in cell ? { period: cell.period, amplitude: cell.amplitude } : {};
+    const cell = displayCell(loss, records, thresholds);
+    const sched = isDynamical(loss) && 'period' in cell && 'amplitude' in cell ? { period: cell.period, amplitude: cell.amplitude } : {};
     sharp.push(figure(`chart-sharpness-${loss}`, await sharpnessChart(records, { loss, ...sched }), `λmax of ${esc(loss)} (the trained loss) during training.`));
   }
   const heat: string[] = [];

@@ -13,4 +13,6 @@ npm run build
 bash infra/servers.sh ensure >&2
 # tools/verify_artifact.py (the independent artifact check, test/e2e/artifacts.test.ts) needs numpy.
 python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
+# test/e2e/report.test.ts opens report.html in Debian's chromium (driven by playwright-core).
+command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium) >&2
 exec npx vitest run "$@"
