@@ -67,8 +67,12 @@ export interface PackKernel {
   evaluate(split: 'train' | 'validation', gammas: Float64Array): SplitMetrics;
   /** Gradient of the training loss, K * P. */
   gradient(gammas: Float64Array): Float64Array;
-  /** Exact Hessian-vector products of the training loss (R-operator), v and result K * P. */
-  hvp(v: Float64Array, gammas: Float64Array): Float64Array;
+  /**
+   * Exact Hessian-vector products of the training loss (R-operator), v and result K * P.
+   * `active` (K, optional): only trials with active[k] = 1 are needed; a kernel may skip the others and
+   * leave anything in their part of the result.
+   */
+  hvp(v: Float64Array, gammas: Float64Array, active?: Uint8Array): Float64Array;
   /** Current flat parameters of trial k (a copy). */
   getParams(k: number): Float64Array;
   /** Overwrite the parameters of trial k (tests and restarts). */

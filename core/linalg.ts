@@ -7,8 +7,12 @@
  */
 import { createRng } from './prng.js';
 
-/** Applies K independent symmetric operators: v and the result are K * P (block k at offset k * P). The result is owned by the caller. */
-export type BatchedOperator = (v: Float64Array) => Float64Array;
+/**
+ * Applies K independent symmetric operators: v and the result are K * P (block k at offset k * P). The result is
+ * owned by the caller. `active` (K, optional): only blocks with active[k] = 1 are needed; an operator may skip the
+ * others and leave anything in their part of the result.
+ */
+export type BatchedOperator = (v: Float64Array, active?: Uint8Array) => Float64Array;
 
 export interface BatchedEigen {
   /** Largest eigenvalue estimate per block (K). */
@@ -127,6 +131,95 @@ export function lanczosBatched(
     if (nrm > 0) scale(1 / nrm, vectors, off, P);
   }
   const residual = residuals(apply, vectors, lambda, K, P);
+  return { lambda, vectors, residual, iterations: len };
+}
+
+/**
+ * Lanczos with early stopping, for warm starts (core/sharpness.ts: the previous eigenvector of each trial).
+ * Same recurrence as lanczosBatched (full reorthogonalisation, twice), but after every step j each open block
+ * computes the top Ritz pair (theta, s) of its tridiagonal T_j and the residual of that Ritz pair,
+ *   ||A y - theta y|| = beta_j |s_j|          (exact for the Lanczos relation, no extra application),
+ * and stops once it is <= tol * |theta| (and at least minOrder steps were taken), at breakdown, or at maxOrder.
+ * Blocks that have stopped are left out of later applications (`active`), so an operator can skip them.
+ * Blocks with need[k] = 0 are not computed at all (lambda 0, vector = start, residual 0, iterations 0).
+ * `residual` is the Lanczos residual above. Block k's numbers depend only on block k's operator and start.
+ */
+export function lanczosTolerantBatched(
+  apply: BatchedOperator,
+  K: number,
+  P: number,
+  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array },
+): BatchedEigen {
+  const m = Math.max(1, Math.min(opts.maxOrder, P));
+  const minOrder = Math.max(1, Math.min(opts.minOrder ?? 1, m));
+  const tol = opts.tol;
+  const q0 = Float64Array.from(opts.start);
+  const open = new Uint8Array(K);
+  for (let k = 0; k < K; k++) {
+    if (opts.need && !opts.need[k]) continue;
+    open[k] = 1;
+    const nrm = Math.sqrt(dot(q0, q0, k * P, P));
+    if (!(nrm > 0)) throw new Error('lanczosTolerantBatched: zero start vector');
+    scale(1 / nrm, q0, k * P, P);
+  }
+  const Q: Float64Array[] = [q0];
+  const alpha = Array.from({ length: K }, () => new Float64Array(m));
+  const beta = Array.from({ length: K }, () => new Float64Array(m));
+  const len = new Int32Array(K);
+  const lambda = new Float64Array(K);
+  const residual = new Float64Array(K);
+  const coef: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // Ritz coefficients s
+  const used = Uint8Array.from(open); // blocks computed at all
+  for (let j = 0; j < m; j++) {
+    const w = apply(Q[j], open);
+    let next: Float64Array | null = null;
+    for (let k = 0; k < K; k++) {
+      if (!open[k]) continue;
+      const off = k * P;
+      const a = dot(w, Q[j], off, P);
+      alpha[k][j] = a;
+      axpy(-a, Q[j], w, off, P);
+      if (j > 0) axpy(-beta[k][j - 1], Q[j - 1], w, off, P);
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i <= j; i++) axpy(-dot(w, Q[i], off, P), Q[i], w, off, P);
+      }
+      const b = Math.sqrt(dot(w, w, off, P));
+      beta[k][j] = b;
+      len[k] = j + 1;
+      const n = j + 1;
+      const { values, vectors: S } = tridiagonalEigen(alpha[k].subarray(0, n), beta[k].subarray(0, n - 1));
+      const top = n - 1;
+      const theta = values[top];
+      const s = new Float64Array(n);
+      for (let i = 0; i < n; i++) s[i] = S[i * n + top];
+      const res = Math.abs(b * s[n - 1]);
+      lambda[k] = theta;
+      residual[k] = res;
+      coef[k] = s;
+      const breakdown = !(b > 1e-12 * (Math.abs(theta) + b)) || !Number.isFinite(b);
+      const converged = n >= minOrder && res <= tol * Math.abs(theta);
+      if (breakdown || converged || !Number.isFinite(theta) || n === m) {
+        open[k] = 0;
+        continue;
+      }
+      if (!next) next = new Float64Array(K * P);
+      for (let i = off, end = off + P; i < end; i++) next[i] = w[i] / b;
+    }
+    if (!next) break;
+    Q.push(next);
+  }
+  const vectors = new Float64Array(K * P);
+  for (let k = 0; k < K; k++) {
+    const off = k * P;
+    const s = coef[k];
+    if (!used[k] || !s) {
+      vectors.set(q0.subarray(off, off + P), off);
+      continue;
+    }
+    for (let i = 0; i < s.length; i++) axpy(s[i], Q[i], vectors, off, P);
+    const nrm = Math.sqrt(dot(vectors, vectors, off, P));
+    if (nrm > 0) scale(1 / nrm, vectors, off, P);
+  }
   return { lambda, vectors, residual, iterations: len };
 }
 

@@ -152,12 +152,25 @@ export async function trainPack(
       return diverged;
     };
 
-    /** lambda_max (dynamic with gam, and static) for every trial; trial k is "at" state sOf(k); `all`: diverged trials count too. */
+    /**
+     * lambda_max (dynamic with gam, and static) for every trial; trial k is "at" state sOf(k); `all`: diverged
+     * trials count too (the final measurement), otherwise only active ones are computed. Warm starts (previous
+     * eigenvectors) serve every measurement but the final one, which is cold for Lanczos (a function of the
+     * final parameters alone, recomputable from the artifact); see core/sharpness.ts.
+     */
     const measure = (sOf: (k: number) => number, all: boolean) => {
-      const dyn = packSharpness(kernel, gam, spec, warmDyn);
-      let needStatic = false;
-      for (let k = 0; k < K; k++) if ((all || active[k]) && !staticAt(k, sOf(k))) needStatic = true;
-      const stat = needStatic ? packSharpness(kernel, ones, spec, warmStat) : dyn;
+      const cold = all && spec.method === 'lanczos';
+      const need = all ? new Uint8Array(K).fill(1) : Uint8Array.from(active);
+      const dyn = packSharpness(kernel, gam, spec, cold ? null : warmDyn, need);
+      const needStatic = new Uint8Array(K);
+      let anyStatic = false;
+      for (let k = 0; k < K; k++) {
+        if (need[k] && !staticAt(k, sOf(k))) {
+          needStatic[k] = 1;
+          anyStatic = true;
+        }
+      }
+      const stat = anyStatic ? packSharpness(kernel, ones, spec, cold ? null : warmStat, needStatic) : dyn;
       // Trials whose loss is static here take the dynamic result for both, whatever the pack holds,
       // so a trial's numbers do not depend on its pack-mates.
       const statVectors = Float64Array.from(stat.vectors);

@@ -52,8 +52,15 @@ export interface DatasetSpec {
 export interface SharpnessSpec {
   /** 'lanczos' (full reorthogonalisation) or 'power' (warm-started power iteration). Default 'lanczos'. */
   method: 'lanczos' | 'power';
-  /** Lanczos order, or the maximum number of power iterations. Default 20. */
+  /** Lanczos order (the maximum order when warm-started with a tolerance), or the maximum number of power iterations. Default 20. */
   iterations: number;
+  /**
+   * Relative residual ||H v - lambda v|| <= tolerance * |lambda| at which a warm-started estimate stops
+   * (core/sharpness.ts). Lanczos: > 0 turns on warm starts from the previous eigenvector between the first
+   * and the final measurement (those two stay cold, full order); 0 or absent: every measurement cold.
+   * Power iteration: its stopping tolerance (absent or 0: 1e-6). The grid's default is 1e-3.
+   */
+  tolerance?: number;
 }
 
 /** One trial: everything that determines its numbers. Hashed (with the engine version) into the trial id. */

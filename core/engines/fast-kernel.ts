@@ -134,6 +134,8 @@ class FastKernel implements PackKernel {
   private version = 0;
   private cacheVersion = -1;
   private readonly cacheGammas: Float64Array;
+  /** Blocks whose hvp cache is filled for (cacheVersion, cacheGammas). */
+  private readonly cacheReady: Uint8Array;
   private readonly pTx: number;
   private readonly pTy: number;
   private readonly pVx: number;
@@ -184,6 +186,7 @@ class FastKernel implements PackKernel {
     this.pCacheD = take(Kb * this.cacheBytesW);
     this.pE = take(this.cacheBytesW);
     this.cacheGammas = new Float64Array(K * 3);
+    this.cacheReady = new Uint8Array(this.blocks);
     this.pTx = take(train.n * 8);
     this.pTy = take(train.n * 4);
     this.pVx = take(validation.n * 8);
@@ -289,24 +292,31 @@ class FastKernel implements PackKernel {
     return { loss, lossStatic, acc };
   }
 
-  hvp(v: Float64Array, gammas: Float64Array): Float64Array {
+  hvp(v: Float64Array, gammas: Float64Array, active?: Uint8Array): Float64Array {
     const K = this.size;
     const P = this.paramCount;
     if (v.length !== K * P) throw new Error(`hvp: v has length ${v.length}, expected ${K * P}`);
+    // A block runs when any of its trials is needed (batched early exit of converged trials).
+    const run = new Uint8Array(this.blocks);
+    for (let k = 0; k < K; k++) if (!active || active[k] === 1) run[Math.floor(k / LANES)] = 1;
     this.writeWeights(gammas);
-    this.writePacked(this.pVin, v);
+    this.writePacked(this.pVin, v, run);
     const ex = this.ex;
     if (!this.cacheValid(gammas)) {
-      for (let b = 0; b < this.blocks; b++) {
-        ex.hvpPrepBlock(
-          this.pTheta + b * this.blockBytes, this.pOm + b * 9 * V, this.pTx, this.pTy, this.nTrain, this.w, this.ce,
-          this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
-        );
-      }
+      this.cacheReady.fill(0);
       this.cacheVersion = this.version;
       this.cacheGammas.set(gammas);
     }
     for (let b = 0; b < this.blocks; b++) {
+      if (!run[b] || this.cacheReady[b]) continue;
+      ex.hvpPrepBlock(
+        this.pTheta + b * this.blockBytes, this.pOm + b * 9 * V, this.pTx, this.pTy, this.nTrain, this.w, this.ce,
+        this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
+      );
+      this.cacheReady[b] = 1;
+    }
+    for (let b = 0; b < this.blocks; b++) {
+      if (!run[b]) continue;
       ex.hvpCachedBlock(
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
         this.pOm + b * 9 * V, this.pTx, this.nTrain, this.w, this.ce, this.pTy,
@@ -314,7 +324,7 @@ class FastKernel implements PackKernel {
         this.pRdz, this.pE,
       );
     }
-    return this.readPacked(this.pVout);
+    return this.readPacked(this.pVout, run);
   }
 
   private cacheValid(gammas: Float64Array): boolean {
@@ -345,24 +355,26 @@ class FastKernel implements PackKernel {
     // The instance and its memory are garbage once unreferenced.
   }
 
-  /** K * P float64 from a packed float32 region (padding lanes dropped). */
-  private readPacked(at: number): Float64Array {
+  /** K * P float64 from a packed float32 region (padding lanes dropped; blocks with run[b] = 0 left at zero). */
+  private readPacked(at: number, run?: Uint8Array): Float64Array {
     const K = this.size;
     const P = this.paramCount;
     const out = new Float64Array(K * P);
     const f = this.f32;
     for (let k = 0; k < K; k++) {
+      if (run && !run[Math.floor(k / LANES)]) continue;
       let src = at / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
       for (let i = 0, o = k * P; i < P; i++, src += LANES) out[o + i] = f[src];
     }
     return out;
   }
 
-  private writePacked(at: number, v: Float64Array): void {
+  private writePacked(at: number, v: Float64Array, run?: Uint8Array): void {
     const K = this.size;
     const P = this.paramCount;
     const f = this.f32;
     for (let k = 0; k < K; k++) {
+      if (run && !run[Math.floor(k / LANES)]) continue;
       let dst = at / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
       for (let i = 0, o = k * P; i < P; i++, dst += LANES) f[dst] = v[o + i];
     }

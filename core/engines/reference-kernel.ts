@@ -177,12 +177,12 @@ class ReferenceKernel implements PackKernel {
     return { loss, lossStatic, acc };
   }
 
-  hvp(v: Float64Array, gammas: Float64Array): Float64Array {
+  hvp(v: Float64Array, gammas: Float64Array, active?: Uint8Array): Float64Array {
     const K = this.size;
     const P = this.paramCount;
     if (v.length !== K * P) throw new Error(`hvp: v has length ${v.length}, expected ${K * P}`);
     const out = new Float64Array(K * P);
-    for (let k = 0; k < K; k++) this.hvpTrial(k, v, gammas, out, k * P);
+    for (let k = 0; k < K; k++) if (!active || active[k] === 1) this.hvpTrial(k, v, gammas, out, k * P);
     return out;
   }
 

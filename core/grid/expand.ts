@@ -58,7 +58,7 @@ export function expandGrid(spec: GridSpec): Trial[] {
                 finalStaticSteps: t.finalStaticSteps,
                 evalEvery: t.evalEvery,
                 sharpnessEvery: t.sharpnessEvery,
-                sharpness: { method: t.sharpness.method, iterations: t.sharpness.iterations },
+                sharpness: { method: t.sharpness.method, iterations: t.sharpness.iterations, tolerance: t.sharpness.tolerance },
                 engine: spec.engine,
               };
               trials.push({ id: trialId(config), config });
