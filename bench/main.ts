@@ -1,17 +1,20 @@
 /**
  * Throughput benchmark (issue "Throughput"): every engine/backend available, single trial and packed (K = 16),
  * on R1 (w 100, 300 points), R2 (w 1000, 300 points), R3 (w 100, 3000 points); the numpy peer on the same
- * workloads in the same run, and the ratio to it; the sharpness overhead of the fast engine.
+ * workloads in the same run, and the ratio to it; the sharpness overhead of the fast engine; the end-to-end
+ * 64-trial sweep through the orchestrator at worker concurrency 1 and 2 against in-process and the peer.
  *
  *   npm run bench [-- --json] [--quick | --full] [--engines reference,fast,tfjs] [--workloads R1,R2,R3]
- *                 [--ks 1,16] [--no-peer] [--no-sharpness]
+ *                 [--ks 1,16] [--no-peer] [--no-sharpness] [--sharpness-tolerance 1e-3]
+ *                 [--sweep | --no-sweep | --sweep-only] [--sweep-steps 3000] [--sweep-concurrency 1,2]
  *
  * Figures are per core: every engine here runs on one thread (the tfjs wasm backend has no threads in Node;
  * the peer runs with one BLAS thread). Throughput is trial-steps/s = K x steps / s of `kernel.step` (the
  * fused full-batch gradient step of every trial), the median of several timed repetitions.
- * Sharpness overhead: the fast engine's trainPack with sharpness every 25 steps (Lanczos of the driver's
- * default order 20; dynamical losses need two eigenproblems, static and dynamic) minus the same run with
- * sharpness only at the end, over the pure training time of those steps.
+ * Sharpness overhead: the fast engine's trainPack with sharpness every 25 steps (Lanczos, order <= 20, warm-started
+ * with the grid's default tolerance; dynamical losses need two eigenproblems, static and dynamic) minus the same
+ * run with sharpness only at step 0 and at the end, over the pure training time of those steps.
+ * The sweep benchmark (bench/sweep.ts) runs by default (not with --quick); it needs the Temporal CLI binary.
  */
 import os from 'node:os';
 import { createReferenceKernel } from '../core/engines/reference-kernel.js';
@@ -22,6 +25,8 @@ import type { KernelFactory } from '../core/kernel.js';
 import type { Engine, LossName, Pack, TrialConfig } from '../core/types.js';
 import { WORKLOADS, flopsPerTrialStep, points, type Workload } from './workloads.js';
 import { runPeer, type PeerResult } from './peer.js';
+import { DEFAULT_SHARPNESS_TOLERANCE } from '../core/sharpness.js';
+import { runSweepBench, type SweepBench } from './sweep.js';
 
 interface Options {
   json: boolean;
@@ -34,6 +39,18 @@ interface Options {
   reps: number;
   repSeconds: number;
   sharpSteps: number;
+  /** Warm-started Lanczos tolerance of the sharpness-overhead runs (the grid default; 0 = cold, full order). */
+  sharpTolerance: number;
+  /** End-to-end sweep benchmark (bench/sweep.ts). */
+  sweep: boolean;
+  sweepOnly: boolean;
+}
+
+/** Value of --flag in the process arguments. */
+function valOf(f: string): string | undefined {
+  const argv = process.argv;
+  const i = argv.indexOf(`--${f}`);
+  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -54,7 +71,10 @@ function parseArgs(argv: string[]): Options {
     sharpness: !has('no-sharpness'),
     reps: mode === 'quick' ? 3 : mode === 'full' ? 9 : 5,
     repSeconds: mode === 'quick' ? 0.1 : mode === 'full' ? 0.5 : 0.25,
-    sharpSteps: mode === 'quick' ? 50 : mode === 'full' ? 200 : 100,
+    sharpSteps: mode === 'quick' ? 100 : mode === 'full' ? 500 : 200,
+    sharpTolerance: Number(val('sharpness-tolerance') ?? DEFAULT_SHARPNESS_TOLERANCE),
+    sweep: !has('no-sweep') && (has('sweep') || has('sweep-only') || mode !== 'quick'),
+    sweepOnly: has('sweep-only'),
   };
 }
 
@@ -160,7 +180,7 @@ async function measure(c: Contender, w: Workload, K: number, o: Options): Promis
   }
 }
 
-function config(w: Workload, loss: LossName, seed: number, steps: number, sharpnessEvery: number): TrialConfig {
+function config(w: Workload, loss: LossName, seed: number, steps: number, sharpnessEvery: number, tolerance: number): TrialConfig {
   return {
     dataset: defaultDatasetSpec({ pointsPerClass: w.pointsPerClass, classes: w.classes }),
     init: 'glorot-normal',
@@ -175,7 +195,7 @@ function config(w: Workload, loss: LossName, seed: number, steps: number, sharpn
     finalStaticSteps: 0,
     evalEvery: 25,
     sharpnessEvery,
-    sharpness: { method: 'lanczos', iterations: 20 },
+    sharpness: { method: 'lanczos', iterations: 20, tolerance },
     engine: 'fast',
   };
 }
@@ -187,45 +207,58 @@ interface Overhead {
   steps: number;
   sharpnessEvery: number;
   lanczosOrder: number;
+  /** Warm-start tolerance (0: cold, full-order Lanczos at every measurement). */
+  tolerance: number;
   eigenproblemsPerMeasurement: number;
+  /** Median wall time of the run with sharpness every 25 steps. */
   secondsWith: number;
+  /** Median wall time of the same run with sharpness only at step 0 and at the end. */
   secondsWithout: number;
+  /** Pure training time of those steps at the throughput cell's rate. */
   trainSeconds: number;
   /** (secondsWith - secondsWithout) / trainSeconds: the extra cost of sharpness every 25 steps over training. */
   overhead: number;
-  /** (secondsWith - secondsWithout) / secondsWithout: same, over the sharpness-free run measured alongside
-   * (training, evaluation every 25 steps and the one final sharpness): less exposed to load drift. */
+  /** Median over back-to-back pairs of (with - without) / without: the extra cost over the run without periodic
+   * sharpness (training, evaluation every 25 steps, the first and the final sharpness). Robust to load drift. */
   overheadVsRun: number;
 }
 
+/**
+ * Sharpness overhead in the steady state: both runs measure sharpness at step 0 (cold, full order: the first
+ * measurement of a trial has no previous eigenvector) and at the end; the "with" run also every 25 steps (warm
+ * starts when tolerance > 0). The difference is what tracking costs a long run, where the single cold start is
+ * amortised (21 products in 20,000 steps). Runs alternate, with / without, so load drift hits both alike.
+ */
 async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: LossName, rate: number, o: Options): Promise<Overhead> {
   const steps = o.sharpSteps;
   const pack = (every: number): Pack => ({
     index: 0,
     width: w.width,
-    trials: Array.from({ length: K }, (_, k) => ({ id: `bench-${k}`, config: config(w, loss, k + 1, steps, every) })),
+    trials: Array.from({ length: K }, (_, k) => ({ id: `bench-${k}`, config: config(w, loss, k + 1, steps, every, o.sharpTolerance) })),
   });
   const time = async (every: number) => {
     const t0 = performance.now();
     await engine.trainPack(pack(every));
     return (performance.now() - t0) / 1000;
   };
-  await time(0); // warm-up
+  await time(steps); // warm-up
   const without: number[] = [];
   const withS: number[] = [];
-  for (let r = 0; r < (o.mode === 'quick' ? 1 : 3); r++) {
-    without.push(await time(0));
+  const pairs: number[] = [];
+  for (let r = 0; r < (o.mode === 'quick' ? 1 : o.mode === 'full' ? 5 : 3); r++) {
+    without.push(await time(steps)); // sharpness at step 0 and at the end only
     withS.push(await time(25));
+    pairs.push((withS[r] - without[r]) / without[r]);
   }
   const secondsWith = median(withS);
   const secondsWithout = median(without);
   const trainSeconds = (K * steps) / rate;
   return {
-    workload: w.id, K, loss, steps, sharpnessEvery: 25, lanczosOrder: 20,
+    workload: w.id, K, loss, steps, sharpnessEvery: 25, lanczosOrder: 20, tolerance: o.sharpTolerance,
     eigenproblemsPerMeasurement: loss === 'ce' ? 1 : 2,
     secondsWith, secondsWithout, trainSeconds,
     overhead: (secondsWith - secondsWithout) / trainSeconds,
-    overheadVsRun: (secondsWith - secondsWithout) / secondsWithout,
+    overheadVsRun: median(pairs),
   };
 }
 
@@ -234,6 +267,11 @@ const fmt = (x: number | null, d = 0) => (x === null ? '-' : x.toFixed(d));
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const t0 = performance.now();
+  if (o.sweepOnly) {
+    o.engines = [];
+    o.peer = false;
+    o.sharpness = false;
+  }
   const { list, skipped } = await contenders(o);
   for (const s of skipped) log(o, `skip ${s.engine}: ${s.reason}`);
 
@@ -279,8 +317,22 @@ async function main(): Promise<void> {
       for (const loss of ['ce', 'dce'] as LossName[]) {
         const r = await sharpnessOverhead(engine, w, K, loss, rate, o);
         overheads.push(r);
-        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}): +${(100 * r.overhead).toFixed(0)}% over training (+${(100 * r.overheadVsRun).toFixed(0)}% over the sharpness-free run)`);
+        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}, tolerance ${o.sharpTolerance}): +${(100 * r.overhead).toFixed(0)}% over training (+${(100 * r.overheadVsRun).toFixed(0)}% over the sharpness-free run)`);
       }
+    }
+  }
+
+  let sweep: SweepBench | null = null;
+  if (o.sweep) {
+    sweep = await runSweepBench({
+      steps: Number(valOf('sweep-steps') ?? (o.mode === 'full' ? 6000 : 3000)),
+      concurrencies: (valOf('sweep-concurrency') ?? '1,2').split(',').map(Number),
+      peer: o.peer,
+      log: (m) => log(o, m),
+    });
+    if (sweep.error) log(o, `sweep bench: ${sweep.error}`);
+    else {
+      log(o, `sweep: two cores ${fmt(sweep.twoCoreSpeedup, 2)}x one (engine alone in-process ${fmt(sweep.twoCoreSpeedupInProcess, 2)}x, peer ${fmt(sweep.peerTwoCoreSpeedup, 2)}x)`);
     }
   }
 
@@ -295,6 +347,7 @@ async function main(): Promise<void> {
     peer: peers,
     results: cells,
     sharpnessOverhead: overheads,
+    sweep,
     seconds: (performance.now() - t0) / 1000,
   };
   if (o.json) {
