@@ -30,7 +30,8 @@ export function esc(s: unknown): string {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const fmtP = (p: number | null | undefined): string => (p === null || p === undefined ? '–' : p >= 100 ? p.toFixed(0) : p.toPrecision(3));
+const fmtP = (p: number | null | undefined): string =>
+  p === null || p === undefined ? '–' : Number.isInteger(p) ? String(p) : p >= 100 ? p.toFixed(0) : p.toPrecision(3);
 const fmtNum = (v: number | null | undefined, digits = 3): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : Number(v.toPrecision(digits)).toString());
 
 function thresholdRow(l: LossThreshold, maxParams: number): string {
