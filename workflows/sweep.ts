@@ -48,7 +48,11 @@ function scheduledIds(input: SweepInput): { sweepId: string; resultsUri: string 
   return { sweepId, resultsUri: `${input.schedule.storeRoot.replace(/\/+$/, '')}/${sweepId}` };
 }
 
-/** Upsert a Keyword search attribute only when the start request carried it (so it is registered). */
+/**
+ * Upsert a Keyword search attribute only when the start request carried it (so it is registered: an unregistered
+ * one would fail every workflow task). Sweeps started before SweepStatus existed never carry it, so their histories
+ * replay without these commands.
+ */
 function upsertIfCarried(key: typeof SWEEP_STATUS_KEY, value: string): void {
   const info = workflowInfo();
   const current = info.typedSearchAttributes.get(key) ?? (info.searchAttributes?.[key.name] as string[] | undefined)?.[0];
@@ -98,7 +102,8 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     upsertIfCarried(SWEEP_STATUS_KEY, s);
     show();
   };
-  show();
+  if (!input.carry) setStatus('planning');
+  else show();
 
   if (!input.carry) {
     state.plan = await control.planSweep.executeWithOptions({ summary: `plan ${input.gridFile} into packs` }, [

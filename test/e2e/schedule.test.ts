@@ -45,7 +45,7 @@ interface TriggerOut {
 }
 
 /** Nightly regression sweeps on a real Temporal dev server: schedule, trigger, judge, regressions, UI metadata. */
-describe('scheduled regression sweeps', () => {
+describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
   let temporal: TemporalServer;
   let env: NodeJS.ProcessEnv;
   let worker: WorkerProcess;
@@ -196,6 +196,23 @@ describe('scheduled regression sweeps', () => {
     expect(await pd.staticDetails()).toContain('sweep status plain-');
     expect(pd.typedSearchAttributes.get(STATUS)).toBe('completed');
     expect(pd.typedSearchAttributes.get(VERDICT)).toBeUndefined();
+
+    // Search attributes survive continue-as-new: the last run still moves SweepStatus to completed.
+    const rollGrid = nightlyGrid(100, 20).replace('name: nightly', 'name: roll').replace('width: [8, 32]', 'width: [2, 3, 4]') + 'execution:\n  packSize: 1\n  maxConcurrentPacks: 2\n';
+    const roll = await client.workflow.start('sweepWorkflow', {
+      taskQueue: 'dynsweep-control',
+      workflowId: 'sweep-roll',
+      args: [{ sweepId: 'roll', resultsUri: path.join(store, 'roll'), gridYaml: rollGrid, gridFile: 'roll.yaml', historyBudget: 40 }],
+      typedSearchAttributes: [
+        { key: NAME, value: 'roll' },
+        { key: STATUS, value: 'planning' },
+      ],
+    });
+    expect(await roll.result()).toMatchObject({ status: 'completed', completed: 12 });
+    const rd = await client.workflow.getHandle('sweep-roll').describe();
+    expect(rd.runId).not.toBe(roll.firstExecutionRunId);
+    expect(rd.typedSearchAttributes.get(STATUS)).toBe('completed');
+    expect(rd.typedSearchAttributes.get(NAME)).toBe('roll');
   });
 
   it('catches a planted regression (training cut to 100 steps) and names the regressed cells', async () => {
