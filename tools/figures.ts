@@ -139,6 +139,8 @@ async function main(): Promise<void> {
       traces: { type: 'string' },
       out: { type: 'string', default: 'docs/figures' },
       numbers: { type: 'string' },
+      /** Extra criterion levels (same metric) to report besides the grid's, e.g. "0.95,0.9". */
+      levels: { type: 'string' },
     },
   });
   const out = values.out!;
@@ -179,6 +181,22 @@ async function main(): Promise<void> {
       const T = Math.min(...dceRecords.map((r) => r.config.period ?? Infinity));
       await png(out, 'sharpness-dce.png', await sharpnessChart(records, { loss: 'dce', period: T, amplitude: A, maxWidths: 3 }));
     }
+    const secondary: Record<string, unknown> = {};
+    for (const level of (values.levels ?? '').split(',').filter(Boolean).map(Number)) {
+      const opts = { bootstrap: thresholds.bootstrap.replicates, confidence: thresholds.bootstrap.confidence, valTolerance: thresholds.valTolerance };
+      const rep = findThresholds(records.map(thresholdInputFromRecord), { ...crit, level }, opts);
+      const perLr: Record<string, ReturnType<typeof thresholdBrief>> = {};
+      for (const lr of uniq(records.map((r) => r.config.lr))) {
+        const mine = records.filter((r) => r.config.lr === lr);
+        perLr[String(lr)] = thresholdBrief(findThresholds(mine.map(thresholdInputFromRecord), { ...crit, level }, opts));
+      }
+      secondary[String(level)] = { all: thresholdBrief(rep), byLr: perLr };
+      await png(
+        out,
+        `accuracy-train-level${level}.png`,
+        await accuracyChart(records, rep, { metric: crit.metric === 'valAcc' ? 'valAcc' : 'trainAcc', title: `Final training accuracy vs P, threshold at level ${level}` }),
+      );
+    }
     const wall = new Map<string, number>();
     for (const r of records) wall.set(`${r.config.width}|${r.config.loss === 'ce' || r.config.loss === 'dce' ? 'ce' : 'mse'}|${r.wallTimeS}`, r.wallTimeS);
     numbers.main = {
@@ -192,6 +210,7 @@ async function main(): Promise<void> {
       criterion: crit,
       thresholds: thresholdBrief(thresholds),
       thresholdsByLr: byLr,
+      secondaryLevels: secondary,
       accuracy: accuracyTable(records),
     };
   }
