@@ -6,6 +6,7 @@ import type { FinalizeInput, FinalizeOutput, ThresholdBrief } from './contracts.
 import { GRID_KEY, recordKey, type Manifest } from './manifest.js';
 import { writeTables } from './tables.js';
 import { writeReport } from '../report/write.js';
+import { mapLimit } from '../core/map-limit.js';
 
 export const SUMMARY_KEY = 'summary.json';
 export const THRESHOLDS_KEY = 'thresholds.json';
@@ -25,20 +26,6 @@ export interface SweepSummary {
   failures: { trialId: string; packIndex: number | null; message: string }[];
   thresholds: Record<string, ThresholdBrief>;
   finishedAt: string;
-}
-
-/** Read up to `limit` objects at a time: big sweeps have thousands of records. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 export function briefOf(report: ThresholdReport): Record<string, ThresholdBrief> {

@@ -27,20 +27,7 @@ import {
   runKey,
   type ScheduleRunEntry,
 } from './schedule-store.js';
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
-}
+import { mapLimit } from '../core/map-limit.js';
 
 /**
  * A finalized run's statistics: summary.json, thresholds.json and the per-cell seed values (from cells.json when

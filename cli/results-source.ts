@@ -8,7 +8,7 @@ import type { Store } from '../core/store.js';
 import { openStore } from '../storage/open.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILED } from './errors.js';
 import { withConnection, type ConnectionArgs } from './options.js';
-import { connect, workflowIdOf, workflowUrl } from './temporal.js';
+import { connect, describeSweep, workflowUrl } from './temporal.js';
 
 export interface ResultsArgs extends ConnectionArgs {
   sweepId?: string;
@@ -43,13 +43,7 @@ export async function locateResults(args: ResultsArgs): Promise<ResultsLocation>
   if (!args.sweepId) throw new CliError('name a sweep id, or a results folder with --results <uri>', EXIT_BAD_INPUT);
   const target = await connect(args);
   try {
-    const workflowId = workflowIdOf(args.sweepId);
-    const desc = await target.client.workflow
-      .getHandle(workflowId)
-      .describe()
-      .catch((err: Error) => {
-        throw new CliError(`no sweep ${args.sweepId} on ${target.address} (${err.message})`, EXIT_FAILED);
-      });
+    const { workflowId, desc } = await describeSweep(target, args.sweepId);
     const uri = desc.memo?.resultsUri;
     if (typeof uri !== 'string' || !uri) {
       throw new CliError(`sweep ${args.sweepId} has no resultsUri in its memo; pass --results <uri>`, EXIT_FAILED);

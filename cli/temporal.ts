@@ -1,4 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import type { sweepWorkflow } from '../workflows/sweep.js';
 import { localUp } from '../workers/local-stack.js';
 import { CliError, EXIT_FAILED } from './errors.js';
 import type { ConnectionArgs } from './options.js';
@@ -49,3 +50,16 @@ export function workflowUrl(t: Target, workflowId: string): string {
 }
 
 export const workflowIdOf = (sweepId: string) => `sweep-${sweepId}`;
+
+/** A sweep's workflow handle and description; exit 1 with a clear message when the server has no such sweep. */
+export async function describeSweep(
+  t: Target,
+  sweepId: string,
+): Promise<{ workflowId: string; handle: WorkflowHandle<typeof sweepWorkflow>; desc: WorkflowExecutionDescription }> {
+  const workflowId = workflowIdOf(sweepId);
+  const handle = t.client.workflow.getHandle<typeof sweepWorkflow>(workflowId);
+  const desc = await handle.describe().catch((err: Error) => {
+    throw new CliError(`no sweep ${sweepId} on ${t.address} (${err.message})`, EXIT_FAILED);
+  });
+  return { workflowId, handle, desc };
+}

@@ -9,6 +9,7 @@ import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
 import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
 import type { TrialRecord } from '../core/types.js';
+import { mapLimit } from '../core/map-limit.js';
 
 export interface SweepResults {
   uri: string;
@@ -27,21 +28,6 @@ export interface SweepResults {
 async function json<T>(store: Store, key: string): Promise<T | null> {
   const text = await store.getText(key);
   return text === null ? null : (JSON.parse(text) as T);
-}
-
-/** Run fn over items with at most `limit` in flight; results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
 
 export async function readRecords(store: Store, concurrency = 32): Promise<TrialRecord[]> {

@@ -1,10 +1,9 @@
 import type { Argv } from 'yargs';
-import type { sweepWorkflow } from '../../workflows/sweep.js';
 import { CliError, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
 import { withConnection, withJson, type ConnectionArgs } from '../options.js';
 import { renderResult } from '../render.js';
 import { resultOf } from '../sweep-run.js';
-import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
+import { connect, describeSweep, workflowUrl } from '../temporal.js';
 
 export const command = 'cancel <sweepId>';
 export const describe = 'Cancel a running sweep: running packs stop at their next heartbeat, finished trials are kept';
@@ -24,11 +23,7 @@ interface Args extends ConnectionArgs {
 export const handle = handler(async (args: Args) => {
   const target = await connect(args);
   try {
-    const workflowId = workflowIdOf(args.sweepId);
-    const handle = target.client.workflow.getHandle<typeof sweepWorkflow>(workflowId);
-    const desc = await handle.describe().catch((err: Error) => {
-      throw new CliError(`no sweep ${args.sweepId} on ${target.address} (${err.message})`, EXIT_FAILED);
-    });
+    const { workflowId, handle, desc } = await describeSweep(target, args.sweepId);
     if (desc.status.name !== 'RUNNING') {
       throw new CliError(`sweep ${args.sweepId} is not running (${desc.status.name}); nothing to cancel`, EXIT_FAILED);
     }

@@ -1,11 +1,10 @@
 import type { Argv } from 'yargs';
-import type { sweepWorkflow } from '../../workflows/sweep.js';
 import { progressQuery, type SweepProgress } from '../../workflows/definitions.js';
-import { CliError, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
+import { EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
 import { withConnection, withJson, type ConnectionArgs } from '../options.js';
 import { ProgressView, renderResult } from '../render.js';
 import { followSweep, readSummary, summaryToResult, withTimeout } from '../sweep-run.js';
-import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
+import { connect, describeSweep, workflowUrl } from '../temporal.js';
 
 export const command = 'status <sweepId>';
 export const describe = 'Show the progress of a sweep (with --watch, follow it to the end)';
@@ -24,11 +23,7 @@ interface StatusArgs extends ConnectionArgs {
 export const handle = handler(async (args: StatusArgs) => {
   const target = await connect(args);
   try {
-    const workflowId = workflowIdOf(args.sweepId);
-    const handle = target.client.workflow.getHandle<typeof sweepWorkflow>(workflowId);
-    const desc = await handle.describe().catch((err: Error) => {
-      throw new CliError(`no sweep ${args.sweepId} on ${target.address} (${err.message})`, EXIT_FAILED);
-    });
+    const { workflowId, handle, desc } = await describeSweep(target, args.sweepId);
     const progress: SweepProgress | null = await withTimeout(handle.query(progressQuery), 5000).catch(() => null);
     const uiUrl = workflowUrl(target, workflowId);
     const resultsUri = (desc.memo?.resultsUri as string | undefined) ?? progress?.resultsUri ?? null;
