@@ -37,6 +37,8 @@ export interface TrainPackInput {
   resultsUri: string;
   sweepId: string;
   packIndex: number;
+  /** Hash of the planned grid: workers cache manifest.json per (results, grid), so a re-planned sweep id never trains stale packs. */
+  gridHash?: string;
 }
 
 export interface PackResult {
@@ -61,6 +63,8 @@ export interface FinalizeInput {
   resultsUri: string;
   sweepId: string;
   failures: PackFailure[];
+  /** As in TrainPackInput. */
+  gridHash?: string;
   /** The sweep was cancelled: missing records are 'cancelled', not failures of the code. */
   cancelled: boolean;
 }

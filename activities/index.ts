@@ -17,13 +17,21 @@ export interface ActivityDeps {
 
 /** Activities as thin adapters over the pure core, built from their dependencies. */
 export function createActivities(deps: ActivityDeps): SweepActivities {
+  // manifest.json is read once per (results, grid): a sweep id re-planned with another grid gets a new entry.
   const manifests = new Map<string, Promise<Manifest>>();
-  const manifestOf = (uri: string, store: Store) => {
-    let m = manifests.get(uri);
+  const manifestOf = (uri: string, store: Store, gridHash: string | undefined) => {
+    const read = () =>
+      readManifest(store).then((m) => {
+        if (gridHash && m.gridHash !== gridHash) throw new Error(`${store.uri}: manifest.json is for grid ${m.gridHash}, not ${gridHash}`);
+        return m;
+      });
+    if (!gridHash) return read();
+    const key = `${uri}#${gridHash}`;
+    let m = manifests.get(key);
     if (!m) {
-      m = readManifest(store);
-      m.catch(() => manifests.delete(uri));
-      manifests.set(uri, m);
+      m = read();
+      m.catch(() => manifests.delete(key));
+      manifests.set(key, m);
     }
     return m;
   };
@@ -59,7 +67,7 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
     async trainPack(input: TrainPackInput) {
       const ctx = Context.current();
       const store = deps.openStore(input.resultsUri);
-      const pack = packOf(await manifestOf(input.resultsUri, store), input.packIndex);
+      const pack = packOf(await manifestOf(input.resultsUri, store, input.gridHash), input.packIndex);
       if (!pack) throw ApplicationFailure.nonRetryable(`no pack ${input.packIndex} in ${store.uri}`, 'BadPack');
 
       // Records are written last, so an existing record means the trial is complete: a retry skips it.
@@ -89,7 +97,7 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
     async finalizeSweep(input: FinalizeInput) {
       const store = deps.openStore(input.resultsUri);
       const ctx = Context.current();
-      return finalizeResults(store, await manifestOf(input.resultsUri, store), input, (read) => ctx.heartbeat({ read }));
+      return finalizeResults(store, await manifestOf(input.resultsUri, store, input.gridHash), input, (read) => ctx.heartbeat({ read }));
     },
   };
 }

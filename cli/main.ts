@@ -23,6 +23,12 @@ interface CommandFile {
 
 const commands: CommandFile[] = [validate, start, status, list, results, report, cancel, worker, local, schedule, baseline, regressions] as unknown as CommandFile[];
 
+// `sweep validate grid.yaml | head`: a closed pipe is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 let cli = yargs(hideBin(process.argv))
   .scriptName('sweep')
   .strict()

@@ -4,7 +4,7 @@
  * from the records (with grid.yaml's threshold settings) when thresholds.json is not written yet.
  */
 import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../activities/finalize.js';
-import { GRID_KEY, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
+import { GRID_KEY, MANIFEST_KEY, recordKey, type Manifest } from '../activities/manifest.js';
 import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
 import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
@@ -30,8 +30,12 @@ async function json<T>(store: Store, key: string): Promise<T | null> {
   return text === null ? null : (JSON.parse(text) as T);
 }
 
+/** The sweep's records: those its manifest names when there is one (a re-planned sweep id may hold others), else all. */
 export async function readRecords(store: Store, concurrency = 32): Promise<TrialRecord[]> {
-  const keys = (await store.list('trials/')).filter((k) => k.endsWith('.json'));
+  const manifest = await json<Manifest>(store, MANIFEST_KEY);
+  const keys = manifest
+    ? manifest.trials.map((t) => recordKey(t.id))
+    : (await store.list('trials/')).filter((k) => k.endsWith('.json'));
   const texts = await mapLimit(keys, concurrency, (k) => store.getText(k));
   return texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord);
 }

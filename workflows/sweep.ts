@@ -137,7 +137,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     try {
       const summary = `pack ${ref.index + 1}/${plan.packs.length}: ${ref.label ?? `${ref.size} trials, width ${ref.width}`}`;
       const r = await train.trainPack.executeWithOptions({ summary }, [
-        { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: ref.index },
+        { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: ref.index, gridHash: plan.gridHash },
       ]);
       state.completed += r.completed;
       state.diverged += r.diverged;
@@ -182,7 +182,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
   if (!cancelled) setStatus('finalizing');
   const fin = await CancellationScope.nonCancellable(() =>
     control.finalizeSweep.executeWithOptions({ summary: 'thresholds.json and summary.json from the records' }, [
-      { resultsUri: input.resultsUri, sweepId: input.sweepId, failures: state.failures, cancelled: !!cancelled },
+      { resultsUri: input.resultsUri, sweepId: input.sweepId, gridHash: plan.gridHash, failures: state.failures, cancelled: !!cancelled },
     ]),
   );
   state.completed = fin.completed;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -101,5 +101,23 @@ describe('runtime faults and history', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = lastJson<{ completed: number; failed: number; diverged: number }>(run);
     expect(out).toMatchObject({ completed: 2, failed: 0, diverged: 1 });
+  });
+
+  it('re-planning a sweep id with another grid trains the new grid, not the cached manifest', async () => {
+    if (workers.every((w) => w.child.exitCode !== null)) workers.push(await startWorker(env));
+    const grid = path.join(dir, 'replan.yaml');
+    const run = async (widths: string) => {
+      writeFileSync(grid, tinyGrid({ name: 'replan', steps: 60, widths, losses: '[ce]', seeds: '[0]' }));
+      const r = await runCli(['start', grid, '--wait', '--json', '--id', 'replan'], env);
+      expect(r.code, r.stderr).toBe(0);
+      return lastJson<{ trials: number; completed: number }>(r);
+    };
+    expect(await run('[2, 3]')).toMatchObject({ trials: 2, completed: 2 });
+    // Same worker, same results folder, another grid: every new trial must be trained and recorded.
+    expect(await run('[4, 5, 6]')).toMatchObject({ trials: 3, completed: 3 });
+    const widths = readdirSync(path.join(store, 'replan', 'trials')).map(
+      (f) => (JSON.parse(readFileSync(path.join(store, 'replan', 'trials', f), 'utf8')) as { config: { width: number } }).config.width,
+    );
+    expect(widths.sort()).toEqual([2, 3, 4, 5, 6]);
   });
 });
