@@ -7,6 +7,7 @@ import type { PackRunner } from './runner.js';
 import { finalizeResults } from './finalize.js';
 import type { TrialRecord } from '../core/types.js';
 import { bestOf, packLabel } from './labels.js';
+import { mapLimit } from '../core/map-limit.js';
 
 export interface ActivityDeps {
   /** Opens the results store of one sweep. */
@@ -83,12 +84,15 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
           (p) => ctx.heartbeat({ pack: pack.index, ...p, trials: todo.length, describe }),
           ctx.cancellationSignal,
         );
-        for (const { record, artifact } of outcomes) {
+        // Trials are written concurrently (a pack's worth of fsyncs or S3 round trips adds up); within a trial the
+        // artifact goes first, so a record always has its artifact.
+        await mapLimit(outcomes, 8, async ({ record, artifact }) => {
           await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
-          await store.put(recordKey(record.trialId), JSON.stringify(record), 'application/json');
+          const text = JSON.stringify(record);
+          await store.put(recordKey(record.trialId), text, 'application/json');
           if (record.diverged) diverged++;
-          existing[pack.trials.findIndex((t) => t.id === record.trialId)] = JSON.stringify(record);
-        }
+          existing[pack.trials.findIndex((t) => t.id === record.trialId)] = text;
+        });
       }
       const bestValAcc = bestOf(existing.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as TrialRecord));
       return { packIndex: pack.index, completed: pack.trials.length, diverged, reused: pack.trials.length - todo.length, bestValAcc };

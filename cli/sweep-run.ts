@@ -10,6 +10,7 @@ import { ProgressView } from './render.js';
 export async function followSweep(handle: WorkflowHandle<typeof sweepWorkflow>, resultsUri: string, showProgress: boolean): Promise<SweepResult> {
   const view = new ProgressView();
   let done = false;
+  let wake = () => {};
   const poll = (async () => {
     while (!done) {
       try {
@@ -24,13 +25,21 @@ export async function followSweep(handle: WorkflowHandle<typeof sweepWorkflow>, 
       } catch {
         // The first workflow task may not have run yet; try again.
       }
-      await new Promise((r) => setTimeout(r, 1000));
+      // Sleep, but wake at once when the sweep ends so the result is not held back by a second of polling.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 1000);
+        wake = () => {
+          clearTimeout(t);
+          r();
+        };
+      });
     }
   })();
   try {
     return await resultOf(handle, resultsUri);
   } finally {
     done = true;
+    wake();
     await poll;
     view.stop();
   }
