@@ -39,6 +39,7 @@ export function renderResult(r: SweepResult, uiUrl: string): string {
   const lines = [
     `sweep ${r.sweepId}: ${r.status} — ${r.completed}/${r.trials} trials recorded, ${r.failed} failed, ${r.diverged} diverged`,
     `results: ${r.resultsUri}`,
+    `report:  ${r.resultsUri.replace(/\/$/, '')}/report.html`,
     `web UI:  ${uiUrl}`,
     '',
     'over-parameterization threshold (smallest network that fits the training set):',
