@@ -180,9 +180,10 @@ export function lanczosTolerantBatched(
       alpha[k][j] = a;
       axpy(-a, Q[j], w, off, P);
       if (j > 0) axpy(-beta[k][j - 1], Q[j - 1], w, off, P);
-      for (let pass = 0; pass < 2; pass++) {
-        for (let i = 0; i <= j; i++) axpy(-dot(w, Q[i], off, P), Q[i], w, off, P);
-      }
+      // One full reorthogonalization pass (modified Gram-Schmidt against every Lanczos vector): the Krylov
+      // spaces of the warm path are tiny (a few vectors), where one pass after the three-term recurrence keeps
+      // the basis orthogonal to rounding; the cold path (lanczosBatched) keeps two.
+      for (let i = 0; i <= j; i++) axpy(-dot(w, Q[i], off, P), Q[i], w, off, P);
       const b = Math.sqrt(dot(w, w, off, P));
       beta[k][j] = b;
       len[k] = j + 1;
