@@ -25,7 +25,7 @@ import { expandGrid, parseGrid, planPacks } from '../core/grid/index.js';
 import type { Pack } from '../core/types.js';
 import { ThreadPackRunner } from '../activities/runner.js';
 import { packageRoot, serversScript, sweepBin } from '../workers/paths.js';
-import { SEARCH_ATTRIBUTES } from '../workers/local-stack.js';
+import { SEARCH_ATTRIBUTES, temporalReady } from '../workers/local-stack.js';
 import { peerPath } from './peer.js';
 
 export interface SweepBenchOptions {
@@ -287,15 +287,7 @@ export async function runSweepBench(o: SweepBenchOptions): Promise<SweepBench> {
       ],
       path.join(dir, 'temporal.log'),
     );
-    await waitUntil('Temporal dev server', 60_000, async () => {
-      const conn = await Connection.connect({ address, connectTimeout: 1000 });
-      try {
-        await conn.workflowService.describeNamespace({ namespace: 'default' });
-        return true;
-      } finally {
-        await conn.close();
-      }
-    });
+    await waitUntil('Temporal dev server', 60_000, () => temporalReady(address));
     const conn = await Connection.connect({ address });
     const client = new WorkflowClient({ connection: conn, namespace: 'default' });
     try {

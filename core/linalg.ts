@@ -65,6 +65,16 @@ function residuals(apply: BatchedOperator, V: Float64Array, lambda: Float64Array
   return r;
 }
 
+/** Scale each block k of `q` (those with which[k] = 1, or all) to unit norm; a zero block is an error of `caller`. */
+function normalizeBlocks(q: Float64Array, K: number, P: number, which: Uint8Array | null, caller: string): void {
+  for (let k = 0; k < K; k++) {
+    if (which && !which[k]) continue;
+    const nrm = Math.sqrt(dot(q, q, k * P, P));
+    if (!(nrm > 0)) throw new Error(`${caller}: zero start vector`);
+    scale(1 / nrm, q, k * P, P);
+  }
+}
+
 /**
  * Lanczos of order `order` (capped at P) with full reorthogonalisation (classical Gram-Schmidt, twice),
  * from `start` (K * P, normalised here per block). A block whose Krylov space closes early (breakdown)
@@ -78,11 +88,7 @@ export function lanczosBatched(
 ): BatchedEigen {
   const m = Math.max(1, Math.min(opts.order, P));
   const q0 = opts.start ? Float64Array.from(opts.start) : startVectors(K, P);
-  for (let k = 0; k < K; k++) {
-    const nrm = Math.sqrt(dot(q0, q0, k * P, P));
-    if (!(nrm > 0)) throw new Error('lanczosBatched: zero start vector');
-    scale(1 / nrm, q0, k * P, P);
-  }
+  normalizeBlocks(q0, K, P, null, 'lanczosBatched');
   const Q: Float64Array[] = [q0];
   const alpha = Array.from({ length: K }, () => new Float64Array(m));
   const beta = Array.from({ length: K }, () => new Float64Array(m));
@@ -155,13 +161,8 @@ export function lanczosTolerantBatched(
   const tol = opts.tol;
   const q0 = Float64Array.from(opts.start);
   const open = new Uint8Array(K);
-  for (let k = 0; k < K; k++) {
-    if (opts.need && !opts.need[k]) continue;
-    open[k] = 1;
-    const nrm = Math.sqrt(dot(q0, q0, k * P, P));
-    if (!(nrm > 0)) throw new Error('lanczosTolerantBatched: zero start vector');
-    scale(1 / nrm, q0, k * P, P);
-  }
+  for (let k = 0; k < K; k++) open[k] = opts.need && !opts.need[k] ? 0 : 1;
+  normalizeBlocks(q0, K, P, open, 'lanczosTolerantBatched');
   const Q: Float64Array[] = [q0];
   const alpha = Array.from({ length: K }, () => new Float64Array(m));
   const beta = Array.from({ length: K }, () => new Float64Array(m));

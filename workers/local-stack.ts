@@ -90,7 +90,8 @@ export function readStack(): LocalStack | null {
   }
 }
 
-async function temporalReady(address: string): Promise<boolean> {
+/** True once the dev server at `address` answers for the default namespace. */
+export async function temporalReady(address: string): Promise<boolean> {
   const conn = await Connection.connect({ address, connectTimeout: 1000 });
   try {
     await conn.workflowService.describeNamespace({ namespace: 'default' });
