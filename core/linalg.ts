@@ -225,6 +225,27 @@ export function lanczosTolerantBatched(
   return { lambda, vectors, residual, iterations: len };
 }
 
+/** Rayleigh quotient of block k (v is unit) and its residual ||Av - lam v||, stored in lambda[k] and residual[k]. */
+function rayleigh(
+  v: Float64Array,
+  Av: Float64Array,
+  off: number,
+  P: number,
+  lambda: Float64Array,
+  residual: Float64Array,
+  k: number,
+): number {
+  const lam = dot(v, Av, off, P);
+  let r2 = 0;
+  for (let i = off, end = off + P; i < end; i++) {
+    const e = Av[i] - lam * v[i];
+    r2 += e * e;
+  }
+  lambda[k] = lam;
+  residual[k] = Math.sqrt(r2);
+  return lam;
+}
+
 /**
  * Power iteration per block, warm-started from `start` (e.g. the previous eigenvector), stopping a block
  * when ||A v - lambda v|| <= tol * |lambda|. Power iteration finds the eigenvalue of largest magnitude; a
@@ -289,14 +310,7 @@ function powerPass(
     for (let k = 0; k < K; k++) {
       if (!open[k]) continue;
       const off = k * P;
-      const lam = dot(v, Av, off, P); // Rayleigh quotient of A (v is unit)
-      let r2 = 0;
-      for (let i = off, end = off + P; i < end; i++) {
-        const e = Av[i] - lam * v[i];
-        r2 += e * e;
-      }
-      lambda[k] = lam;
-      residual[k] = Math.sqrt(r2);
+      const lam = rayleigh(v, Av, off, P, lambda, residual, k);
       iterations[k] = it + 1;
       if (residual[k] <= tol * Math.abs(lam) || !Number.isFinite(lam)) {
         open[k] = 0;
@@ -326,15 +340,7 @@ function powerPass(
     const Av = apply(v);
     for (let k = 0; k < K; k++) {
       if (!open[k]) continue;
-      const off = k * P;
-      const lam = dot(v, Av, off, P);
-      let r2 = 0;
-      for (let i = off, end = off + P; i < end; i++) {
-        const e = Av[i] - lam * v[i];
-        r2 += e * e;
-      }
-      lambda[k] = lam;
-      residual[k] = Math.sqrt(r2);
+      rayleigh(v, Av, k * P, P, lambda, residual, k);
     }
   }
   return { lambda, vectors: v, residual, iterations };
