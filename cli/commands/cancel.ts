@@ -37,6 +37,10 @@ export const handle = handler(async (args: Args) => {
     }
     process.stderr.write(`sweep ${args.sweepId}: cancel requested; waiting for running packs to stop\n`);
     const result = await resultOf(handle, resultsUri);
+    if (result.status !== 'cancelled') {
+      // The request arrived after the last pack had finished: the sweep ended on its own, with everything kept.
+      process.stderr.write(`sweep ${args.sweepId}: finished (${result.status}) before the cancellation took effect\n`);
+    }
     process.stdout.write(args.json ? `${JSON.stringify({ ...result, workflowId, uiUrl })}\n` : renderResult(result, uiUrl));
     return EXIT_OK;
   } finally {

@@ -36,7 +36,7 @@ describe('runtime faults and history', () => {
     // Packs long enough to be caught mid-training; a short heartbeat timeout notices the dead worker fast.
     writeFileSync(
       grid,
-      tinyGrid({ name: 'kill', steps: 3000, widths: '[32, 48]', losses: '[ce, dce]', seeds: '[0, 1]', extra: 'execution:\n  packSize: 2\n  heartbeatTimeoutS: 5\n' }),
+      tinyGrid({ name: 'kill', steps: 10000, widths: '[32, 48]', losses: '[ce, dce]', seeds: '[0, 1]', extra: 'execution:\n  packSize: 2\n  heartbeatTimeoutS: 5\n' }),
     );
     const first = await startWorker(env, ['--concurrency', '2']);
     workers.push(first);

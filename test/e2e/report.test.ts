@@ -159,7 +159,9 @@ describe('results, report and cancel on the real dev server', () => {
         .replace('width: [2, 4, 8]', 'width: [24, 32]')
         .replace('period: [40, 80]', 'period: [40]')
         .replace('amplitude: [1, 3]', 'amplitude: [3]')
-        .replace('seed: [0, 1]', 'seed: [0, 1, 2]') + 'execution:\n  packSize: 1\n  heartbeatTimeoutS: 5\n',
+        .replace('seed: [0, 1]', `seed: [${Array.from({ length: 30 }, (_, i) => i).join(', ')}]`) +
+        // 240 one-trial packs take minutes on two threads, so the cancel lands while packs are still queued.
+        'execution:\n  packSize: 1\n  heartbeatTimeoutS: 10\n',
     );
     const started = await runCli(['start', grid, '--json'], env);
     expect(started.code, started.stderr).toBe(0);

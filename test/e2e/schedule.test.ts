@@ -87,7 +87,7 @@ describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
     expect(bad.stderr).toMatch(/--cron/);
 
     // Listing goes through visibility, which is eventually consistent: wait until the server lists it.
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       const ids: string[] = [];
       for await (const s of client.schedule.list()) ids.push(s.scheduleId);
       if (ids.includes('nightly')) break;
@@ -174,17 +174,17 @@ describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
     );
 
     // Visibility: the runs are searchable by status and verdict.
-    const find = async (query: string) => {
-      for (let i = 0; i < 50; i++) {
+    const find = async (query: string, expected: number) => {
+      for (let i = 0; i < 150; i++) {
         const ids: string[] = [];
         for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
-        if (ids.length >= 2 || i === 49) return ids.sort();
+        if (ids.length >= expected || i === 149) return ids.sort();
         await new Promise((r) => setTimeout(r, 200));
       }
       return [];
     };
-    expect(await find(`SweepStatus = "completed" AND TemporalScheduledById = "nightly"`)).toEqual(runs.map((r) => r.workflowId).sort());
-    expect(await find(`SweepVerdict = "pass"`)).toEqual([second.workflowId]);
+    expect(await find(`SweepStatus = "completed" AND TemporalScheduledById = "nightly"`, runs.length)).toEqual(runs.map((r) => r.workflowId).sort());
+    expect(await find(`SweepVerdict = "pass"`, 1)).toEqual([second.workflowId]);
 
     // A plain `sweep start` carries a static summary and moves SweepStatus to completed too.
     const plain = path.join(dir, 'plain.yaml');
