@@ -25,7 +25,7 @@ import { expandGrid, parseGrid, planPacks } from '../core/grid/index.js';
 import type { Pack } from '../core/types.js';
 import { ThreadPackRunner } from '../activities/runner.js';
 import { packageRoot, serversScript, sweepBin } from '../workers/paths.js';
-import { SEARCH_ATTRIBUTES, temporalReady } from '../workers/local-stack.js';
+import { DEV_SERVER_FLAGS, temporalReady } from '../workers/local-stack.js';
 import { peerPath } from './peer.js';
 
 export interface SweepBenchOptions {
@@ -283,7 +283,7 @@ export async function runSweepBench(o: SweepBenchOptions): Promise<SweepBench> {
       temporalBin,
       [
         'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error',
-        ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
+        ...DEV_SERVER_FLAGS,
       ],
       path.join(dir, 'temporal.log'),
     );

@@ -243,7 +243,9 @@ cmd_start() {
     for sa in ${DYNSWEEP_SEARCH_ATTRIBUTES:-}; do sa_args+=(--search-attribute "$sa"); done
     t0=$(date +%s)
     launch temporal "$DEV_DIR/temporal.log" "$tbin" server start-dev --ip 127.0.0.1 --port "$T_PORT" --ui-port "$T_UI_PORT" \
-      --db-filename "$DEV_DIR/temporal.db" --log-level warn "${sa_args[@]}"
+      --db-filename "$DEV_DIR/temporal.db" --log-level warn "${sa_args[@]}" \
+      --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
+      --dynamic-config-value matching.numTaskqueueWritePartitions=1
     wait_until 90 "temporal dev server" temporal \
       bash -c "'$tbin' operator cluster health --address 127.0.0.1:$T_PORT 2>/dev/null | grep -q SERVING"
     info "temporal ready in $(($(date +%s) - t0))s: 127.0.0.1:$T_PORT, UI http://127.0.0.1:$T_UI_PORT"

@@ -24,6 +24,23 @@ export interface LocalStack {
 /** Search attributes the sweeps set, registered on the local dev server. */
 export const SEARCH_ATTRIBUTES = ['SweepName=Keyword', 'GridHash=Keyword', 'SweepStatus=Keyword', 'SweepVerdict=Keyword'];
 
+/**
+ * One partition per task queue. The dev server splits every queue into 4; packs queued beyond the free worker
+ * slots sit in the backlog of some partition, and a slot that frees up polls another one and waits ~0.6 s for
+ * the task to be forwarded: 0.6 s per pack hand-off, 15% of a 3000-step sweep (docs/performance.md). A sweep's
+ * queues carry a few tasks per second at most, far below what one partition serves.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Record<string, number> = {
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+};
+
+/** `temporal server start-dev` flags of every dev server a sweep runs on: search attributes and partitions. */
+export const DEV_SERVER_FLAGS = [
+  ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
+  ...Object.entries(DEV_SERVER_DYNAMIC_CONFIG).flatMap(([k, v]) => ['--dynamic-config-value', `${k}=${v}`]),
+];
+
 const stackFile = () => path.join(stateDir(), 'local.json');
 
 function alive(pid: number): boolean {
@@ -144,7 +161,7 @@ export async function localUp(log: (m: string) => void = () => {}): Promise<Loca
       '--ui-port', String(uiPort),
       '--db-filename', path.join(dir, 'temporal.db'),
       '--log-level', 'warn',
-      ...SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', a]),
+      ...DEV_SERVER_FLAGS,
     ],
     tlog,
   );

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Connection } from '@temporalio/client';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../../workers/local-stack.js';
 
 const execFileP = promisify(execFile);
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -217,7 +218,7 @@ export interface StartTemporalOptions {
   searchAttributes?: Record<string, SearchAttributeType>;
   /** Extra namespaces to create besides 'default'. */
   namespaces?: string[];
-  /** Dynamic config values (`--dynamic-config-value KEY=JSON`). */
+  /** Dynamic config values (`--dynamic-config-value KEY=JSON`), over the local stack's (one partition per queue). */
   dynamicConfig?: Record<string, unknown>;
   /** Server log level; default 'error'. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
@@ -277,7 +278,7 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
   else args.push('--headless');
   for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
   for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);
-  for (const [k, v] of Object.entries(opts.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig })) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
 
   const t0 = performance.now();
   const proc = new ManagedProcess('temporal', bin, args, path.join(dir, 'temporal.log'), { ...process.env }, dir);
