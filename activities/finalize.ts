@@ -1,38 +1,13 @@
 import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
-import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
+import { findThresholds, thresholdInputFromRecord } from '../core/thresholds.js';
 import type { TrialRecord } from '../core/types.js';
-import type { FinalizeInput, FinalizeOutput, ThresholdBrief } from './contracts.js';
+import type { FinalizeInput, FinalizeOutput } from './contracts.js';
+import { briefOf, SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './summary.js';
 import { GRID_KEY, recordKey, type Manifest } from './manifest.js';
 import { writeTables } from './tables.js';
 import { writeReport } from '../report/write.js';
 import { mapLimit } from '../core/map-limit.js';
-
-export const SUMMARY_KEY = 'summary.json';
-export const THRESHOLDS_KEY = 'thresholds.json';
-
-/** `summary.json`: the sweep at a glance; complete on its own, without Temporal. */
-export interface SweepSummary {
-  schema: 'dynsweep.summary/1';
-  sweepId: string;
-  name: string;
-  gridHash: string;
-  status: 'completed' | 'failed' | 'cancelled';
-  trials: number;
-  completed: number;
-  failed: number;
-  diverged: number;
-  /** Trials without a record, with the error that ended their pack. */
-  failures: { trialId: string; packIndex: number | null; message: string }[];
-  thresholds: Record<string, ThresholdBrief>;
-  finishedAt: string;
-}
-
-export function briefOf(report: ThresholdReport): Record<string, ThresholdBrief> {
-  return Object.fromEntries(
-    report.losses.map((l) => [l.loss, { params: l.threshold.params, width: l.threshold.width, reached: l.threshold.reached }]),
-  );
-}
 
 /** Aggregate the records in the store (never history) into thresholds.json and summary.json. */
 export async function finalizeResults(

@@ -16,7 +16,7 @@ import type { Store } from '../core/store.js';
 import type { ThresholdReport } from '../core/thresholds.js';
 import type { TrialRecord } from '../core/types.js';
 import type { JudgeActivities, JudgeInput, JudgeOutput } from './contracts.js';
-import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './finalize.js';
+import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './summary.js';
 import { readManifest, recordKey } from './manifest.js';
 import {
   CELLS_KEY,

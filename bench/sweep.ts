@@ -66,10 +66,15 @@ export interface SweepPhases {
   packActivitySeconds: number;
   /** finalizeSweep completed. */
   finalized: number;
+  /**
+   * Mean wait of a freed worker slot for its next pack: the i-th pack start (i >= c, in time order) minus the
+   * (i - c)-th pack completion. Null with no more packs than slots.
+   */
+  handoffSeconds: number | null;
 }
 
 /** Phase times from the workflow's history (first run; a continue-as-new chain is not followed). */
-async function phasesOf(client: WorkflowClient, workflowId: string, t0: number): Promise<SweepPhases | null> {
+async function phasesOf(client: WorkflowClient, workflowId: string, t0: number, slots: number): Promise<SweepPhases | null> {
   try {
     const history = await client.getHandle(workflowId).fetchHistory();
     const events = history.events ?? [];
@@ -79,7 +84,9 @@ async function phasesOf(client: WorkflowClient, workflowId: string, t0: number):
     };
     const typeOf = new Map<string, string>();
     const startedAt = new Map<string, number>();
-    const ph: SweepPhases = { planned: NaN, firstPackStarted: Infinity, lastPackCompleted: 0, packActivitySeconds: 0, finalized: NaN };
+    const ph: SweepPhases = { planned: NaN, firstPackStarted: Infinity, lastPackCompleted: 0, packActivitySeconds: 0, finalized: NaN, handoffSeconds: null };
+    const packStarts: number[] = [];
+    const packDones: number[] = [];
     for (const e of events) {
       const id = String(e.eventId);
       if (e.activityTaskScheduledEventAttributes) typeOf.set(id, e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
@@ -87,7 +94,10 @@ async function phasesOf(client: WorkflowClient, workflowId: string, t0: number):
       if (st) {
         const sched = String(st.scheduledEventId);
         startedAt.set(sched, at(e));
-        if (typeOf.get(sched) === 'trainPack') ph.firstPackStarted = Math.min(ph.firstPackStarted, at(e));
+        if (typeOf.get(sched) === 'trainPack') {
+          ph.firstPackStarted = Math.min(ph.firstPackStarted, at(e));
+          packStarts.push(at(e));
+        }
       }
       const done = e.activityTaskCompletedEventAttributes;
       if (done) {
@@ -98,9 +108,14 @@ async function phasesOf(client: WorkflowClient, workflowId: string, t0: number):
         if (name === 'trainPack') {
           ph.lastPackCompleted = Math.max(ph.lastPackCompleted, at(e));
           ph.packActivitySeconds += at(e) - (startedAt.get(sched) ?? at(e));
+          packDones.push(at(e));
         }
       }
     }
+    const starts = packStarts.sort((a, b) => a - b);
+    const dones = packDones.sort((a, b) => a - b);
+    const gaps = starts.slice(slots).map((t, i) => t - dones[i]);
+    if (gaps.length > 0) ph.handoffSeconds = gaps.reduce((a, b) => a + b, 0) / gaps.length;
     return ph;
   } catch {
     return null;
@@ -324,7 +339,7 @@ export async function runSweepBench(o: SweepBenchOptions): Promise<SweepBench> {
         }
         const d = await client.getHandle(`sweep-${sweepId}`).describe();
         const sweepSeconds = d.closeTime ? (d.closeTime.getTime() - d.startTime.getTime()) / 1000 : cliSeconds;
-        const phases = await phasesOf(client, `sweep-${sweepId}`, d.startTime.getTime());
+        const phases = await phasesOf(client, `sweep-${sweepId}`, d.startTime.getTime(), c);
         await stopGroup(worker);
         worker = null;
         let peerSeconds: number | null = null;
@@ -341,7 +356,7 @@ export async function runSweepBench(o: SweepBenchOptions): Promise<SweepBench> {
         o.log(
           `sweep c=${c}: ${status} ${completed}/${TRIALS}, sweep ${sweepSeconds.toFixed(2)} s (CLI ${cliSeconds.toFixed(2)} s), ` +
             `in-process ${inProcessSeconds.toFixed(2)} s, overhead ${(100 * run.orchestrationOverhead).toFixed(1)}%, ` +
-            (phases ? `[planned ${phases.planned.toFixed(2)}, first pack ${phases.firstPackStarted.toFixed(2)}, last pack done ${phases.lastPackCompleted.toFixed(2)}, finalized ${phases.finalized.toFixed(2)}, pack bodies ${phases.packActivitySeconds.toFixed(2)} s], ` : '') +
+            (phases ? `[planned ${phases.planned.toFixed(2)}, first pack ${phases.firstPackStarted.toFixed(2)}, last pack done ${phases.lastPackCompleted.toFixed(2)}, finalized ${phases.finalized.toFixed(2)}, pack bodies ${phases.packActivitySeconds.toFixed(2)} s, hand-off ${phases.handoffSeconds?.toFixed(3) ?? '-'} s], ` : '') +
             `peer ${peerSeconds === null ? '-' : `${peerSeconds.toFixed(2)} s (x${(peerSeconds / sweepSeconds).toFixed(2)})`}`,
         );
       }

@@ -2,7 +2,7 @@
  * report.html: one self-contained page (inline CSS and inline SVG charts; no scripts, no external URLs except an
  * optional link to the Temporal web UI) that shows a sweep's results. Built from the records and thresholds.json.
  */
-import type { SweepSummary } from '../activities/finalize.js';
+import type { SweepSummary } from '../activities/summary.js';
 import type { LossThreshold, ThresholdReport } from '../core/thresholds.js';
 import { isDynamical, type TrialRecord } from '../core/types.js';
 import { accuracyChart, heatmapChart, sharpnessChart } from './charts.js';

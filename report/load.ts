@@ -3,7 +3,7 @@
  * Works on a running sweep too: records are listed, not taken from the manifest, and thresholds are computed
  * from the records (with grid.yaml's threshold settings) when thresholds.json is not written yet.
  */
-import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../activities/finalize.js';
+import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../activities/summary.js';
 import { GRID_KEY, MANIFEST_KEY, recordKey, type Manifest } from '../activities/manifest.js';
 import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';

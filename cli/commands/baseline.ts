@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { SUMMARY_KEY, type SweepSummary } from '../../activities/finalize.js';
+import { SUMMARY_KEY, type SweepSummary } from '../../activities/summary.js';
 import { baselineKey, readJson, readPinned, REGRESSION_KEY, SCHEDULE_NAME, writePinned } from '../../activities/schedule-store.js';
 import type { RegressionReport } from '../../core/regression.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
@@ -10,8 +10,6 @@ import { storeRoot } from '../results-store.js';
  * `sweep baseline pin|show|unpin`: the baseline the runs of a schedule are judged against. Without a pin it is the
  * last good run of the schedule; a pin (schedules/<name>/baseline.json in the store) replaces it until unpinned.
  */
-export const command = 'baseline';
-export const describe = 'Pin, show or unpin the baseline of a schedule (default: its last good run)';
 
 interface BaseArgs {
   json: boolean;

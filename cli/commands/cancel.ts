@@ -5,9 +5,6 @@ import { renderResult } from '../render.js';
 import { resultOf } from '../sweep-run.js';
 import { connect, describeSweep, workflowUrl } from '../temporal.js';
 
-export const command = 'cancel <sweepId>';
-export const describe = 'Cancel a running sweep: running packs stop at their next heartbeat, finished trials are kept';
-
 export const builder = (y: Argv) =>
   withJson(withConnection(y))
     .positional('sweepId', { type: 'string', demandOption: true })

@@ -6,9 +6,6 @@ import { withConnection, withJson, type ConnectionArgs } from '../options.js';
 import { readSummary, withTimeout } from '../sweep-run.js';
 import { connect, workflowUrl } from '../temporal.js';
 
-export const command = 'list';
-export const describe = 'List the sweeps on the Temporal server, newest first';
-
 export const builder = (y: Argv) =>
   withJson(withConnection(y))
     .option('limit', { type: 'number', default: 50, describe: 'Show at most this many sweeps' })

@@ -2,9 +2,6 @@ import type { Argv } from 'yargs';
 import { localDown, localStatus, localUp } from '../../workers/local-stack.js';
 import { EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
 
-export const command = 'local <action>';
-export const describe = 'Manage the embedded local stack (Temporal dev server + worker)';
-
 export const builder = (y: Argv) =>
   y.positional('action', { choices: ['up', 'down', 'status'] as const, demandOption: true });
 

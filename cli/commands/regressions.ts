@@ -10,8 +10,6 @@ import { storeRoot } from '../results-store.js';
  * `sweep regressions [<name>]`: the verdicts of scheduled runs, from the store alone (no Temporal needed), and exit 1
  * when the latest judged run of a listed schedule regressed: for CI.
  */
-export const command = 'regressions [name]';
-export const describe = 'List the verdicts of scheduled runs; exit 1 when the latest run of a schedule regressed';
 
 export const builder = (y: Argv) =>
   withJson(withStore(y))

@@ -8,9 +8,6 @@ import { CliError, EXIT_FAILED, handler } from '../errors.js';
 import { withJson } from '../options.js';
 import { locateResults, withResultsSource, type ResultsArgs } from '../results-source.js';
 
-export const command = 'report [sweepId]';
-export const describe = 'Write a self-contained report.html (charts, thresholds, metadata) for a sweep, also into its results';
-
 export const builder = (y: Argv) =>
   withJson(withResultsSource(y))
     .option('out', { type: 'string', default: 'report.html', describe: 'Where to write the HTML file' })

@@ -1,12 +1,9 @@
 import type { Argv } from 'yargs';
 import { rowsToCsv, trialRows, type TrialRow } from '../../activities/tables.js';
-import { briefOf } from '../../activities/finalize.js';
+import { briefOf } from '../../activities/summary.js';
 import { loadResults } from '../../report/load.js';
 import { CliError, EXIT_FAILED, handler } from '../errors.js';
 import { locateResults, withResultsSource, type ResultsArgs } from '../results-source.js';
-
-export const command = 'results [sweepId]';
-export const describe = "Print a sweep's trials: a table, CSV (the columns of trials.csv) or JSON";
 
 export const builder = (y: Argv) =>
   withResultsSource(y).option('format', {

@@ -29,8 +29,6 @@ import { isSearchAttributeError, staticDetails, staticSummary, sweepSearchAttrib
  * every run is the sweep "<name>-<time>" with results in <store>/<name>-<time>/, judged against the baseline after
  * finalize (regression.json; `sweep regressions`).
  */
-export const command = 'schedule';
-export const describe = 'Nightly regression sweeps on Temporal Schedules (create, update, list, describe, pause, unpause, trigger, delete)';
 
 /** Marks our schedules among others in the namespace (schedule memo). */
 const MARKER = 'dynsweep.schedule/1';

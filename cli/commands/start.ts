@@ -12,9 +12,6 @@ import { followSweep } from '../sweep-run.js';
 import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
 import { isSearchAttributeError, staticDetails, staticSummary, sweepSearchAttributes } from '../ui-metadata.js';
 
-export const command = 'start <grid>';
-export const describe = 'Start a sweep of a grid file (and, with --wait, follow it to the end)';
-
 export const builder = (y: Argv) =>
   withJson(withStore(withConnection(y)))
     .positional('grid', { type: 'string', demandOption: true, describe: 'Path to grid.yaml' })

@@ -6,9 +6,6 @@ import { ProgressView, renderResult } from '../render.js';
 import { followSweep, readSummary, summaryToResult, withTimeout } from '../sweep-run.js';
 import { connect, describeSweep, workflowUrl } from '../temporal.js';
 
-export const command = 'status <sweepId>';
-export const describe = 'Show the progress of a sweep (with --watch, follow it to the end)';
-
 export const builder = (y: Argv) =>
   withJson(withConnection(y))
     .positional('sweepId', { type: 'string', demandOption: true })

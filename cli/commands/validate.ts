@@ -5,9 +5,6 @@ import { handler } from '../errors.js';
 import { loadGrid } from '../grid-file.js';
 import { withJson } from '../options.js';
 
-export const command = 'validate <grid>';
-export const describe = 'Check a grid file and print how many trials it expands to';
-
 export const builder = (y: Argv) =>
   withJson(y.positional('grid', { type: 'string', demandOption: true, describe: 'Path to grid.yaml' }));
 

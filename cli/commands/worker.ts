@@ -3,9 +3,6 @@ import type { Argv } from 'yargs';
 import { runWorkers, type WorkerRole } from '../../workers/worker.js';
 import { CliError, EXIT_BAD_INPUT, handler } from '../errors.js';
 
-export const command = 'worker';
-export const describe = 'Run a worker: sweep workflows (control), training (train), or both (all)';
-
 export const builder = (y: Argv) =>
   y
     .option('queue', {
