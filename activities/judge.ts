@@ -28,6 +28,8 @@ import {
   type ScheduleRunEntry,
 } from './schedule-store.js';
 import { mapLimit } from '../core/map-limit.js';
+import { loadResults } from '../report/load.js';
+import { reportInputOf, writeReport } from '../report/write.js';
 
 /**
  * A finalized run's statistics: summary.json, thresholds.json and the per-cell seed values (from cells.json when
@@ -91,6 +93,13 @@ export async function judgeRun(
     judgedAt: new Date().toISOString(),
   };
   await run.put(REGRESSION_KEY, JSON.stringify(report, null, 2), 'application/json');
+  // report.html was written by finalize, before the verdict existed: render it again with the verdict in it.
+  onProgress('rewriting report.html with the verdict');
+  try {
+    await writeReport(run, reportInputOf(await loadResults(run)));
+  } catch (err) {
+    console.error(`sweep ${input.sweepId}: report.html not rewritten with the verdict: ${(err as Error).stack ?? String(err)}`);
+  }
   const headline = verdictHeadline(report);
   const entry: ScheduleRunEntry = {
     schema: RUN_INDEX_SCHEMA,

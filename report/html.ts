@@ -3,6 +3,7 @@
  * optional link to the Temporal web UI) that shows a sweep's results. Built from the records and thresholds.json.
  */
 import type { SweepSummary } from '../activities/summary.js';
+import { verdictHeadline, type RegressionReport } from '../core/regression.js';
 import type { LossThreshold, ThresholdReport } from '../core/thresholds.js';
 import { isDynamical, type TrialRecord } from '../core/types.js';
 import { accuracyChart, heatmapChart, sharpnessChart } from './charts.js';
@@ -14,6 +15,8 @@ export interface ReportInput {
   thresholds: ThresholdReport | null;
   /** summary.json when the sweep has finished. */
   summary?: SweepSummary | null;
+  /** regression.json: a scheduled run's verdict against its baseline (absent for plain sweeps). */
+  regression?: RegressionReport | null;
   sweepId: string;
   name?: string;
   gridHash?: string;
@@ -108,6 +111,25 @@ function metadata(input: ReportInput): string {
   return `<dl id="metadata">${items.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }
 
+/** The verdict of a scheduled run against its baseline, with what regressed (regression.json has it all). */
+function regressionSection(r: RegressionReport): string {
+  const SHOWN = 50;
+  const list = (items: string[], more: string) =>
+    items.length === 0
+      ? ''
+      : `<ul>${items.slice(0, SHOWN).map((x) => `<li>${esc(x)}</li>`).join('')}${items.length > SHOWN ? `<li>… and ${items.length - SHOWN} more (${more})</li>` : ''}</ul>`;
+  const base = r.baseline ? `${esc(r.baseline.sweepId)} (${r.baseline.source === 'pinned' ? 'pinned' : 'last good run'})` : 'none';
+  const c = r.criteria;
+  return `<section id="regression" data-verdict="${esc(r.verdict)}"><h2>Regression verdict</h2>
+<p class="verdict verdict-${esc(r.verdict)}">${esc(verdictHeadline(r))}</p>
+<dl class="regression-meta"><dt>schedule</dt><dd>${esc(r.schedule ?? '–')}</dd><dt>baseline</dt><dd>${base}</dd>
+<dt>criteria</dt><dd>${esc(c.metrics.join(', '))} outside the baseline's seed range ± ${c.metricTolerance}; thresholds beyond the baseline's interval ± ${c.thresholdTolerance}</dd>
+<dt>judged</dt><dd>${esc(r.judgedAt)}</dd></dl>
+${r.regressions.length ? `<h3>Regressions</h3>${list(r.regressions, 'regression.json')}` : ''}
+${r.improvements.length ? `<h3>Improvements</h3>${list(r.improvements, 'regression.json')}` : ''}
+${r.notes.length ? `<ul class="warnings">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>`;
+}
+
 function sortedStrings(xs: string[]): string[] {
   return [...new Set(xs)].sort();
 }
@@ -125,7 +147,9 @@ table.data th,table.data td{border:1px solid #ddd;padding:4px 8px;text-align:lef
 .ci{color:#666;font-size:12px}.tag{font-size:11px;background:#e3f0fb;color:#1f4e9c;border-radius:3px;padding:0 4px;font-weight:normal}
 .charts{display:flex;flex-wrap:wrap;gap:16px}figure.chart{margin:0;background:#fff;border:1px solid #e4e4e4;padding:8px;overflow-x:auto}
 figure.chart svg{display:block;max-width:none}figcaption{color:#555;font-size:12px;margin-top:4px;max-width:760px}
-.notice{background:#fff4e5;border:1px solid #f0c27b;padding:8px 12px}ul.warnings{color:#8a5a00}code{font-size:12px}
+.notice{background:#fff4e5;border:1px solid #f0c27b;padding:8px 12px}.verdict{font-weight:bold;padding:6px 10px;display:inline-block}
+.verdict-pass{background:#e6f4ea;color:#1e6b34}.verdict-regressed{background:#fde8e8;color:#a01818}.verdict-baseline{background:#eef1f6}
+dl.regression-meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}ul.warnings{color:#8a5a00}code{font-size:12px}
 `;
 
 /** The whole page. Charts are rendered here (a few seconds at most: every chart aggregates first). */
@@ -155,6 +179,8 @@ export async function reportHtml(input: ReportInput): Promise<string> {
   const notices: string[] = [];
   if (!s) notices.push('This sweep has not finished: the report shows the trials recorded so far.');
   else if (s.status !== 'completed') notices.push(`This sweep ended <b>${esc(s.status)}</b>: ${s.completed} of ${s.trials} trials have records.`);
+  const regression = input.regression ?? null;
+  if (regression?.verdict === 'regressed') notices.push(`<b>Regressed</b> against its baseline: ${esc(verdictHeadline(regression))}.`);
   const warnings = thresholds?.warnings ?? [];
   const failures = s?.failures ?? [];
   const title = `dynsweep report — ${input.name ?? input.sweepId}`;
@@ -166,6 +192,7 @@ export async function reportHtml(input: ReportInput): Promise<string> {
 <main>
 ${notices.map((n) => `<p class="notice">${n}</p>`).join('\n')}
 <section id="sweep"><h2>Sweep</h2>${metadata(input)}</section>
+${regression ? regressionSection(regression) : ''}
 <section id="threshold-section"><h2>Thresholds</h2>
 ${thresholds ? thresholdsTable(thresholds, records) : '<p>thresholds.json is not available yet.</p>'}
 ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}</section>

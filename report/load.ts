@@ -5,6 +5,8 @@
  */
 import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../activities/summary.js';
 import { GRID_KEY, MANIFEST_KEY, recordKey, type Manifest } from '../activities/manifest.js';
+import { REGRESSION_KEY } from '../activities/schedule-store.js';
+import type { RegressionReport } from '../core/regression.js';
 import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
 import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
@@ -22,6 +24,8 @@ export interface SweepResults {
   thresholds: ThresholdReport | null;
   /** True when thresholds were computed here rather than read from thresholds.json. */
   thresholdsComputed: boolean;
+  /** regression.json: a scheduled run's verdict, null for plain sweeps and runs not judged yet. */
+  regression: RegressionReport | null;
   records: TrialRecord[];
 }
 
@@ -41,10 +45,11 @@ export async function readRecords(store: Store, concurrency = 32): Promise<Trial
 }
 
 export async function loadResults(store: Store, opts: { sweepId?: string } = {}): Promise<SweepResults> {
-  const [manifest, summary, stored, records] = await Promise.all([
+  const [manifest, summary, stored, regression, records] = await Promise.all([
     json<Manifest>(store, MANIFEST_KEY),
     json<SweepSummary>(store, SUMMARY_KEY),
     json<ThresholdReport>(store, THRESHOLDS_KEY),
+    json<RegressionReport>(store, REGRESSION_KEY),
     readRecords(store),
   ]);
   if (!manifest && !summary && records.length === 0) {
@@ -72,6 +77,7 @@ export async function loadResults(store: Store, opts: { sweepId?: string } = {})
     summary,
     thresholds,
     thresholdsComputed: computed,
+    regression,
     records,
   };
 }

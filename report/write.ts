@@ -10,6 +10,7 @@ export function reportInputOf(results: SweepResults, uiUrl?: string | null): Rep
     records: results.records,
     thresholds: results.thresholds,
     summary: results.summary,
+    regression: results.regression,
     sweepId: results.sweepId,
     name: results.name ?? undefined,
     gridHash: results.gridHash ?? undefined,

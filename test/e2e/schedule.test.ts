@@ -118,6 +118,8 @@ describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
       const report = JSON.parse(readFileSync(path.join(store, out.sweepId, 'regression.json'), 'utf8'));
       expect(report).toMatchObject({ schema: 'dynsweep.regression/1', sweepId: out.sweepId, schedule: 'nightly', verdict: expected });
       expect(existsSync(path.join(store, out.sweepId, 'cells.json'))).toBe(true);
+      // report.html is rendered again once judged, with the verdict in it.
+      expect(readFileSync(path.join(store, out.sweepId, 'report.html'), 'utf8')).toContain(`<section id="regression" data-verdict="${expected}">`);
       expect(existsSync(path.join(store, 'schedules', 'nightly', 'runs', `${out.sweepId}.json`))).toBe(true);
     }
     const [first, second] = runs;
@@ -239,6 +241,10 @@ describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
     expect(json.regressed).toBe(true);
     expect(json.schedules[0]).toMatchObject({ schedule: 'nightly', latest: { sweepId: out.sweepId, verdict: 'regressed' } });
     expect(json.schedules[0].regressions.length).toBeGreaterThanOrEqual(4);
+    const html = readFileSync(path.join(store, out.sweepId, 'report.html'), 'utf8');
+    expect(html).toContain('<section id="regression" data-verdict="regressed">');
+    expect(html).toContain(`<b>Regressed</b> against its baseline: REGRESSED vs ${runs[1].sweepId}`);
+    expect(html).toMatch(/<li>ce w=32 lr=1[^<]*: valAcc 0\.\d+ below/);
 
     const desc = await client.workflow.getHandle(out.workflowId).describe();
     expect(desc.typedSearchAttributes.get(VERDICT)).toBe('regressed');

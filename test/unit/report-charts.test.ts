@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { accuracyChart, heatmapChart, sharpnessChart, svgToPng } from '../../report/charts.js';
 import { downsampleIndices, representativeWidths } from '../../report/data.js';
 import { reportHtml } from '../../report/html.js';
+import { REGRESSION_SCHEMA, cellRowFromRecord, cellStats, compareRuns, thresholdPointsOf, type RegressionReport, type RunStats } from '../../core/regression.js';
 import { uniqueIds } from '../../report/render.js';
 import { syntheticRecords, syntheticThresholds } from './report-fixtures.js';
 
@@ -118,6 +119,45 @@ describe('report.html', () => {
     // ids stay unique across the inlined charts
     const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("shows a scheduled run's verdict: what regressed, against which baseline, and a notice when it regressed", async () => {
+    const stats = (recs: typeof records, sweepId: string): RunStats => ({
+      sweepId,
+      gridHash: 'abc123',
+      cells: cellStats(recs.map(cellRowFromRecord)),
+      thresholds: thresholdPointsOf(thresholds),
+      failedTrials: 0,
+    });
+    // The candidate lost validation accuracy in one cell (every seed of dce at the smallest width).
+    const w0 = Math.min(...records.map((r) => r.config.width));
+    const worse = records.map((r) =>
+      r.config.loss === 'dce' && r.config.width === w0 ? { ...r, final: { ...r.final, valAcc: (r.final.valAcc ?? 0) - 0.3 } } : r,
+    );
+    const judged = (cmp: ReturnType<typeof compareRuns>): RegressionReport => ({
+      schema: REGRESSION_SCHEMA,
+      sweepId: 'nightly-2',
+      schedule: 'nightly',
+      baseline: { sweepId: 'nightly-1', resultsUri: '/store/nightly-1', source: 'last-good' },
+      ...cmp,
+      judgedAt: '2026-11-29T03:00:00.000Z',
+    });
+    const regressed = judged(compareRuns(stats(records, 'nightly-1'), stats(worse, 'nightly-2')));
+    expect(regressed.verdict).toBe('regressed');
+    const html = await reportHtml({ records: worse, thresholds, sweepId: 'nightly-2', regression: regressed });
+    expect(html).toContain('<section id="regression" data-verdict="regressed">');
+    expect(html).toMatch(/<p class="notice"><b>Regressed<\/b> against its baseline: REGRESSED vs nightly-1/);
+    expect(html).toContain('nightly-1 (last good run)');
+    expect(regressed.regressions.length).toBeGreaterThan(0);
+    for (const line of regressed.regressions.slice(0, 50)) expect(html).toContain(line.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+
+    const passed = judged(compareRuns(stats(records, 'nightly-1'), stats(records, 'nightly-2')));
+    expect(passed.verdict).toBe('pass');
+    const ok = await reportHtml({ records, thresholds, sweepId: 'nightly-2', regression: passed });
+    expect(ok).toContain('<section id="regression" data-verdict="pass">');
+    expect(ok).not.toContain('Regressed</b>');
+    // A plain sweep has no verdict section.
+    expect(await reportHtml({ records, thresholds, sweepId: 'plain' })).not.toContain('id="regression"');
   });
 
   it('stays fast and small for thousands of trials', { timeout: 60_000 }, async () => {
