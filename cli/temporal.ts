@@ -1,4 +1,5 @@
 import { Client, Connection, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { sweepWorkflow } from '../workflows/sweep.js';
 import { localUp } from '../workers/local-stack.js';
 import { CliError, EXIT_FAILED } from './errors.js';
@@ -62,4 +63,35 @@ export async function describeSweep(
     throw new CliError(`no sweep ${sweepId} on ${t.address} (${err.message})`, EXIT_FAILED);
   });
   return { workflowId, handle, desc };
+}
+
+/** A task queue and what its workers poll it for. */
+export interface QueueNeed {
+  name: string;
+  kind: 'workflow' | 'activity';
+  /** What a worker on it does, for the message ("sweep workflows", "training"). */
+  role: string;
+}
+
+/**
+ * The queues no worker has polled lately (the server remembers pollers for a few minutes), so `sweep start`
+ * can say why a sweep would not move instead of waiting in silence. Unknown (an RPC error) counts as polled.
+ */
+export async function queuesWithoutWorkers(t: Target, queues: QueueNeed[]): Promise<QueueNeed[]> {
+  const types = proto.temporal.api.enums.v1.TaskQueueType;
+  const idle = await Promise.all(
+    queues.map(async (q) => {
+      try {
+        const res = await t.connection.workflowService.describeTaskQueue({
+          namespace: t.namespace,
+          taskQueue: { name: q.name },
+          taskQueueType: q.kind === 'workflow' ? types.TASK_QUEUE_TYPE_WORKFLOW : types.TASK_QUEUE_TYPE_ACTIVITY,
+        });
+        return (res.pollers ?? []).length === 0;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return queues.filter((_, i) => idle[i]);
 }

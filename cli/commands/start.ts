@@ -1,7 +1,7 @@
 import type { Argv } from 'yargs';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { gridHash, nameOf } from '../../activities/manifest.js';
-import { CONTROL_QUEUE, type SweepInput } from '../../workflows/definitions.js';
+import { CONTROL_QUEUE, TRAIN_QUEUE, type SweepInput } from '../../workflows/definitions.js';
 import type { sweepWorkflow as SweepWorkflowFn } from '../../workflows/sweep.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
 import { loadGrid } from '../grid-file.js';
@@ -9,7 +9,7 @@ import { withConnection, withJson, withStore, type ConnectionArgs } from '../opt
 import { renderResult } from '../render.js';
 import { storeRoot } from '../results-store.js';
 import { followSweep } from '../sweep-run.js';
-import { connect, workflowIdOf, workflowUrl } from '../temporal.js';
+import { connect, queuesWithoutWorkers, workflowIdOf, workflowUrl, type Target } from '../temporal.js';
 import { isSearchAttributeError, staticDetails, staticSummary, sweepSearchAttributes } from '../ui-metadata.js';
 
 export const builder = (y: Argv) =>
@@ -71,6 +71,7 @@ export const handle = handler(async (args: StartArgs) => {
       });
     const uiUrl = workflowUrl(target, workflowId);
     process.stderr.write(`sweep ${sweepId}: ${grid.trials.length} trials\nweb UI: ${uiUrl}\n`);
+    if (!target.local) await warnWithoutWorkers(target, grid.spec.execution.taskQueue);
     if (!args.wait) {
       if (args.json) {
         process.stdout.write(`${JSON.stringify({ sweepId, workflowId, status: 'running', trials: grid.trials.length, resultsUri: results.uri, uiUrl })}\n`);
@@ -91,3 +92,18 @@ export const handle = handler(async (args: StartArgs) => {
     await target.connection.close();
   }
 });
+
+/** On a server of the user's own, a sweep no worker polls for waits silently: say so, and how to start one. */
+async function warnWithoutWorkers(target: Target, trainQueue: string): Promise<void> {
+  const idle = await queuesWithoutWorkers(target, [
+    { name: CONTROL_QUEUE, kind: 'workflow', role: 'sweep workflows' },
+    { name: trainQueue, kind: 'activity', role: 'training' },
+  ]);
+  if (idle.length === 0) return;
+  const queueFlag = idle.length === 2 ? '--queue all' : idle[0].name === CONTROL_QUEUE ? '--queue control' : '--queue train';
+  const trainFlag = trainQueue !== TRAIN_QUEUE && idle.some((q) => q.name === trainQueue) ? ` --train-queue ${trainQueue}` : '';
+  process.stderr.write(
+    `warning: no worker polls ${idle.map((q) => `${q.name} (${q.role})`).join(' or ')} on ${target.address}; ` +
+      `the sweep waits until one does. Start one with: sweep worker --address ${target.address} --namespace ${target.namespace} ${queueFlag}${trainFlag}\n`,
+  );
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { startTemporal, type TemporalServer } from '../support/servers.js';
-import { cleanEnv, runCli, tinyGrid } from '../support/cli.js';
+import { cleanEnv, lastJson, runCli, startWorker, tinyGrid } from '../support/cli.js';
 
 /** Bad input: exit 2, `file:line:col key: message` on stderr, and no workflow started on the real server. */
 describe('malformed grid files', () => {
@@ -65,5 +65,28 @@ describe('malformed grid files', () => {
   it('rejects unknown flags and commands with exit 2', async () => {
     expect((await runCli(['start'], env, 60_000)).code).toBe(2);
     expect((await runCli(['frobnicate'], env, 60_000)).code).toBe(2);
+  });
+
+  it('on a server no worker polls, start says so and how to start one; the sweep runs once a worker does', { timeout: 180_000 }, async () => {
+    const file = path.join(dir, 'unpolled.yaml');
+    writeFileSync(file, tinyGrid({ name: 'unpolled', widths: '[2]', losses: '[ce]', seeds: '[0]' }));
+    const run = await runCli(['start', file, '--json'], env, 60_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toContain(`warning: no worker polls dynsweep-control (sweep workflows) or dynsweep-train (training) on ${temporal.address}`);
+    expect(run.stderr).toContain(`sweep worker --address ${temporal.address} --namespace default --queue all`);
+    const { sweepId } = lastJson<{ sweepId: string }>(run);
+
+    const worker = await startWorker(env);
+    try {
+      const watched = await runCli(['status', sweepId, '--watch', '--json'], env, 120_000);
+      expect(watched.code, watched.stderr).toBe(0);
+      expect(lastJson(watched)).toMatchObject({ sweepId, status: 'completed', completed: 1 });
+      // With a worker polling, no warning.
+      const again = await runCli(['start', file, '--json', '--id', 'unpolled-again'], env, 60_000);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).not.toContain('no worker polls');
+    } finally {
+      await worker.stop();
+    }
   });
 });
