@@ -14,25 +14,35 @@ export class ProgressView {
       this.bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {done}/{total} trials | {rate} | ETA {eta_formatted} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
-          etaBuffer: 20,
+          format: '{bar} {done}/{total} trials | {rate} | ETA {eta} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
           noTTYOutput: true,
           notTTYSchedule: 5000,
           hideCursor: false,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(p.totalTrials, 0, { ...payload, rate: '…' });
+      this.bar.start(p.totalTrials, 0, { ...payload, rate: '…', eta: '…' });
     }
     const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
     const rate = `${(p.completedTrials / elapsed).toFixed(2)} trials/s`;
-    this.bar.update(Math.min(p.totalTrials, done + inFlight), { ...payload, rate });
+    const value = Math.min(p.totalTrials, done + inFlight);
+    this.bar.update(value, { ...payload, rate, eta: etaOf(elapsed, value, p.totalTrials) });
   }
 
   stop(): void {
     this.bar?.stop();
     this.bar = null;
   }
+}
+
+/** Time left at the sweep's average pace so far (in-pack progress included); '…' until something has moved. */
+export function etaOf(elapsedS: number, done: number, total: number): string {
+  if (done >= total) return '0s';
+  if (!(done > 0)) return '…';
+  const left = Math.round((elapsedS * (total - done)) / done);
+  if (left < 60) return `${left}s`;
+  if (left < 3600) return `${Math.floor(left / 60)}m${String(left % 60).padStart(2, '0')}s`;
+  return `${Math.floor(left / 3600)}h${String(Math.floor((left % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function renderResult(r: SweepResult, uiUrl: string): string {
