@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { CliError, EXIT_BAD_INPUT } from './errors.js';
 
 /** --address / --namespace: where Temporal is. Without an address the embedded local stack is used. */
 export function withConnection<T>(y: Argv<T>) {
@@ -28,4 +29,11 @@ export function withJson<T>(y: Argv<T>) {
 export interface ConnectionArgs {
   address?: string;
   namespace?: string;
+}
+
+/** --concurrency, when given, is a positive integer (exit 2 otherwise). */
+export function checkConcurrency(concurrency: number | undefined): void {
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new CliError(`--concurrency must be a positive integer, got ${concurrency}`, EXIT_BAD_INPUT);
+  }
 }

@@ -1,8 +1,8 @@
 import { Client, Connection, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { sweepWorkflow } from '../workflows/sweep.js';
-import { localUp } from '../workers/local-stack.js';
-import { CliError, EXIT_FAILED } from './errors.js';
+import { concurrencyFromEnv, localUp } from '../workers/local-stack.js';
+import { CliError, EXIT_BAD_INPUT, EXIT_FAILED } from './errors.js';
 import type { ConnectionArgs } from './options.js';
 
 /** A connected client and where its web UI is. */
@@ -32,6 +32,11 @@ export async function connect(args: ConnectionArgs): Promise<Target> {
     address = explicit;
     uiBase = process.env.TEMPORAL_UI_URL ?? `http://${explicit.replace(/:\d+$/, '')}:8233`;
   } else {
+    try {
+      concurrencyFromEnv();
+    } catch (err) {
+      throw new CliError((err as Error).message, EXIT_BAD_INPUT);
+    }
     const stack = await localUp(log);
     address = stack.address;
     namespace = args.namespace ?? stack.namespace;

@@ -18,6 +18,8 @@ export interface LocalStack {
   workerPid: number;
   /** Build stamp of the code the worker runs: a rebuilt checkout restarts the worker. */
   codeStamp: string;
+  /** The worker's --concurrency; null: one pack per CPU core. */
+  concurrency?: number | null;
   stateDir: string;
 }
 
@@ -107,6 +109,15 @@ export function readStack(): LocalStack | null {
   }
 }
 
+/** $SWEEP_CONCURRENCY: the default `--concurrency` of workers (packs trained at once); null when unset. */
+export function concurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number | null {
+  const raw = env.SWEEP_CONCURRENCY;
+  if (raw === undefined || raw.trim() === '') return null;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SWEEP_CONCURRENCY must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
 /** True once the dev server at `address` answers for the default namespace. */
 export async function temporalReady(address: string): Promise<boolean> {
   const conn = await Connection.connect({ address, connectTimeout: 1000 });
@@ -118,11 +129,13 @@ export async function temporalReady(address: string): Promise<boolean> {
   }
 }
 
-async function startWorker(address: string, dir: string): Promise<number> {
+async function startWorker(address: string, dir: string, concurrency: number | null): Promise<number> {
   const readyFile = path.join(dir, 'worker.ready');
   rmSync(readyFile, { force: true });
   const log = path.join(dir, 'worker.log');
-  const pid = spawnDetached(process.execPath, [sweepBin(), 'worker', '--address', address, '--namespace', 'default', '--ready-file', readyFile], log);
+  const args = [sweepBin(), 'worker', '--address', address, '--namespace', 'default', '--ready-file', readyFile];
+  if (concurrency !== null) args.push('--concurrency', String(concurrency));
+  const pid = spawnDetached(process.execPath, args, log);
   await waitFor('the local worker', 120_000, async () => existsSync(readyFile) || (alive(pid) ? false : Promise.reject(new Error('exited'))), log).catch(
     (err: Error) => {
       throw new Error(`the local worker failed to start (${err.message}); see ${log}`);
@@ -131,16 +144,26 @@ async function startWorker(address: string, dir: string): Promise<number> {
   return pid;
 }
 
-/** Bring the local stack up (or reuse a running one) and return where it is. */
-export async function localUp(log: (m: string) => void = () => {}): Promise<LocalStack> {
+/**
+ * Bring the local stack up (or reuse a running one) and return where it is. `concurrency` (default
+ * $SWEEP_CONCURRENCY): packs its worker trains at once; when it differs from the running worker's, the worker is
+ * restarted with it. Unset keeps whatever the running worker has (one pack per core when it was never set).
+ */
+export async function localUp(log: (m: string) => void = () => {}, opts: { concurrency?: number } = {}): Promise<LocalStack> {
+  const asked = opts.concurrency ?? concurrencyFromEnv();
   const dir = stateDir();
   mkdirSync(dir, { recursive: true });
   const existing = readStack();
   if (existing && alive(existing.temporalPid) && (await temporalReady(existing.address).catch(() => false))) {
-    if (alive(existing.workerPid) && existing.codeStamp === codeStamp()) return existing;
+    const concurrency = asked ?? existing.concurrency ?? null;
+    if (alive(existing.workerPid) && existing.codeStamp === codeStamp() && concurrency === (existing.concurrency ?? null)) return existing;
     if (alive(existing.workerPid)) process.kill(-existing.workerPid, 'SIGTERM');
-    log('Restarting the local worker on the current build...');
-    const stack = { ...existing, workerPid: await startWorker(existing.address, dir), codeStamp: codeStamp() };
+    log(
+      existing.codeStamp !== codeStamp()
+        ? 'Restarting the local worker on the current build...'
+        : `Restarting the local worker with concurrency ${concurrency ?? 'one pack per core'}...`,
+    );
+    const stack = { ...existing, workerPid: await startWorker(existing.address, dir, concurrency), codeStamp: codeStamp(), concurrency };
     writeFileSync(stackFile(), JSON.stringify(stack, null, 2));
     return stack;
   }
@@ -166,7 +189,7 @@ export async function localUp(log: (m: string) => void = () => {}): Promise<Loca
     tlog,
   );
   await waitFor('the Temporal dev server', 60_000, () => temporalReady(address), tlog);
-  const workerPid = await startWorker(address, dir);
+  const workerPid = await startWorker(address, dir, asked);
   const stack: LocalStack = {
     address,
     namespace: 'default',
@@ -174,6 +197,7 @@ export async function localUp(log: (m: string) => void = () => {}): Promise<Loca
     temporalPid,
     workerPid,
     codeStamp: codeStamp(),
+    concurrency: asked,
     stateDir: dir,
   };
   writeFileSync(stackFile(), JSON.stringify(stack, null, 2));

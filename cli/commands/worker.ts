@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
+import { concurrencyFromEnv } from '../../workers/local-stack.js';
 import { runWorkers, type WorkerRole } from '../../workers/worker.js';
 import { CliError, EXIT_BAD_INPUT, handler } from '../errors.js';
+import { checkConcurrency } from '../options.js';
 
 export const builder = (y: Argv) =>
   y
@@ -12,7 +14,7 @@ export const builder = (y: Argv) =>
       describe: 'Which task queues to serve',
     })
     .option('train-queue', { type: 'string', describe: 'Training task queue name (default dynsweep-train; e.g. dynsweep-train-gpu)' })
-    .option('concurrency', { type: 'number', describe: 'Packs trained at once (default: CPU cores)' })
+    .option('concurrency', { type: 'number', describe: 'Packs trained at once (default: $SWEEP_CONCURRENCY, else the CPU cores)' })
     .option('address', { type: 'string', describe: 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)' })
     .option('namespace', { type: 'string', describe: 'Temporal namespace (default: $TEMPORAL_NAMESPACE or "default")' })
     .option('ready-file', { type: 'string', hidden: true, describe: 'Touch this file once polling' });
@@ -27,15 +29,19 @@ interface WorkerArgs {
 }
 
 export const handle = handler(async (args: WorkerArgs) => {
-  if (args.concurrency !== undefined && (!Number.isInteger(args.concurrency) || args.concurrency < 1)) {
-    throw new CliError(`--concurrency must be a positive integer, got ${args.concurrency}`, EXIT_BAD_INPUT);
+  checkConcurrency(args.concurrency);
+  let concurrency = args.concurrency;
+  try {
+    concurrency ??= concurrencyFromEnv() ?? undefined;
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT_BAD_INPUT);
   }
   const controller = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
   const address = args.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const namespace = args.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
   await runWorkers(
-    { address, namespace, role: args.queue, trainQueue: args.trainQueue, concurrency: args.concurrency },
+    { address, namespace, role: args.queue, trainQueue: args.trainQueue, concurrency },
     controller.signal,
     () => {
       process.stderr.write(`worker (${args.queue}) polling ${address} namespace ${namespace}\n`);

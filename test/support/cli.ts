@@ -16,7 +16,7 @@ export interface CliRun {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const k of Object.keys(env)) {
-    if (/^(TEMPORAL_|AWS_|SWEEP_STORE|DYNSWEEP_HOME)/.test(k)) delete env[k];
+    if (/^(TEMPORAL_|AWS_|SWEEP_|DYNSWEEP_HOME)/.test(k)) delete env[k];
   }
   return { ...env, ...extra };
 }
