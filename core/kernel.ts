@@ -1,4 +1,4 @@
-import type { LossName } from './types.js';
+import { lossFamily, type LossName } from './types.js';
 
 /**
  * The numeric heart of an engine: K trials of one width and one dataset, stacked.
@@ -82,3 +82,18 @@ export interface PackKernel {
 }
 
 export type KernelFactory = (init: KernelInit) => PackKernel | Promise<PackKernel>;
+
+/**
+ * What every kernel checks before it builds anything: a pack has trials, its train and validation sets have the
+ * same shape, and its trials share one loss family (they share the forward and backward code). Returns the family.
+ */
+export function packLossFamily(init: KernelInit, kernel: string): 'ce' | 'mse' {
+  const { train, validation, trials } = init;
+  if (trials.length === 0) throw new Error(`${kernel}: empty pack`);
+  if (train.d !== validation.d || train.classes !== validation.classes) {
+    throw new Error(`${kernel}: train and validation shapes differ`);
+  }
+  const fam = lossFamily(trials[0].loss);
+  if (trials.some((t) => lossFamily(t.loss) !== fam)) throw new Error(`${kernel}: mixed loss families in a pack`);
+  return fam;
+}

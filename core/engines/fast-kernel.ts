@@ -13,7 +13,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { KernelData, KernelFactory, KernelInit, PackKernel, SplitMetrics } from '../kernel.js';
+import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, type PackKernel, type SplitMetrics } from '../kernel.js';
 import { lossFamily, type LossName } from '../types.js';
 import { paramCount } from '../model.js';
 import { createReferenceKernel } from './reference-kernel.js';
@@ -151,9 +151,7 @@ class FastKernel implements PackKernel {
     this.paramCount = paramCount(width, train.classes, train.d);
     const P = this.paramCount;
     this.blocks = Math.ceil(K / LANES);
-    const fam = lossFamily(trials[0].loss);
-    if (trials.some((t) => lossFamily(t.loss) !== fam)) throw new Error('fast kernel: mixed loss families in a pack');
-    this.ce = fam === 'ce' ? 1 : 0;
+    this.ce = lossFamily(trials[0].loss) === 'ce' ? 1 : 0; // one family per pack: createFastKernel checked
     this.weighting = trials.map((t) => mseWeighting(t.loss));
     this.lr = Float64Array.from(trials, (t) => t.lr);
     this.nTrain = train.n;
@@ -382,7 +380,7 @@ class FastKernel implements PackKernel {
 }
 
 export const createFastKernel: KernelFactory = async (init: KernelInit): Promise<PackKernel> => {
-  if (init.trials.length === 0) throw new Error('fast kernel: empty pack');
+  packLossFamily(init, 'fast kernel');
   if (init.train.d !== 2 || init.train.classes !== 3 || init.validation.d !== 2 || init.validation.classes !== 3) {
     return createReferenceKernel(init);
   }

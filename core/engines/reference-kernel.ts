@@ -17,9 +17,8 @@
  *               H_W1 += x Rda^T, H_b1 += Rda
  * ReLU'(0) is taken as 0, consistently in forward, gradient and R-operator.
  */
-import type { KernelData, KernelFactory, KernelInit, PackKernel, SplitMetrics } from '../kernel.js';
+import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, type PackKernel, type SplitMetrics } from '../kernel.js';
 import type { LossName } from '../types.js';
-import { lossFamily } from '../types.js';
 import { paramCount, paramOffsets } from '../model.js';
 
 /** How the per-sample loss uses the class weights. */
@@ -75,12 +74,7 @@ class ReferenceKernel implements PackKernel {
 
   constructor(init: KernelInit) {
     const { width, train, validation, trials } = init;
-    if (trials.length === 0) throw new Error('reference kernel: empty pack');
-    if (train.d !== validation.d || train.classes !== validation.classes) {
-      throw new Error('reference kernel: train and validation shapes differ');
-    }
-    const fam = lossFamily(trials[0].loss);
-    if (trials.some((t) => lossFamily(t.loss) !== fam)) throw new Error('reference kernel: mixed loss families in a pack');
+    packLossFamily(init, 'reference kernel'); // one family per pack: the weighting below assumes it
     this.w = width;
     this.C = train.classes;
     this.d = train.d;

@@ -29,9 +29,8 @@
  * about one R-forward and one R-backward each.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelData, KernelFactory, KernelInit, PackKernel, SplitMetrics } from '../kernel.js';
+import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, type PackKernel, type SplitMetrics } from '../kernel.js';
 import type { LossName } from '../types.js';
-import { lossFamily } from '../types.js';
 import { paramCount } from '../model.js';
 
 type T3 = tf.Tensor3D;
@@ -119,12 +118,7 @@ class TfjsKernel implements PackKernel {
 
   constructor(init: KernelInit, backendLabel: string) {
     const { width, train, validation, trials } = init;
-    if (trials.length === 0) throw new Error('tfjs kernel: empty pack');
-    if (train.d !== validation.d || train.classes !== validation.classes) {
-      throw new Error('tfjs kernel: train and validation shapes differ');
-    }
-    const fam = lossFamily(trials[0].loss);
-    if (trials.some((t) => lossFamily(t.loss) !== fam)) throw new Error('tfjs kernel: mixed loss families in a pack');
+    const fam = packLossFamily(init, 'tfjs kernel');
     this.backend = backendLabel;
     this.unbatchThin = tf.getBackend() === 'wasm';
     this.family = fam;
