@@ -1,4 +1,5 @@
 import type { Argv } from 'yargs';
+import { concurrencyFromEnv } from '../workers/concurrency.js';
 import { CliError, EXIT_BAD_INPUT } from './errors.js';
 
 /** --address / --namespace: where Temporal is. Without an address the embedded local stack is used. */
@@ -35,5 +36,14 @@ export interface ConnectionArgs {
 export function checkConcurrency(concurrency: number | undefined): void {
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
     throw new CliError(`--concurrency must be a positive integer, got ${concurrency}`, EXIT_BAD_INPUT);
+  }
+}
+
+/** $SWEEP_CONCURRENCY, or undefined when unset; a bad value is bad input (exit 2). */
+export function envConcurrency(): number | undefined {
+  try {
+    return concurrencyFromEnv() ?? undefined;
+  } catch (err) {
+    throw new CliError((err as Error).message, EXIT_BAD_INPUT);
   }
 }

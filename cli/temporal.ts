@@ -1,9 +1,9 @@
 import { Client, Connection, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { sweepWorkflow } from '../workflows/sweep.js';
-import { concurrencyFromEnv, localUp } from '../workers/local-stack.js';
-import { CliError, EXIT_BAD_INPUT, EXIT_FAILED } from './errors.js';
-import type { ConnectionArgs } from './options.js';
+import { localUp } from '../workers/local-stack.js';
+import { CliError, EXIT_FAILED } from './errors.js';
+import { envConcurrency, type ConnectionArgs } from './options.js';
 
 /** A connected client and where its web UI is. */
 export interface Target {
@@ -32,12 +32,7 @@ export async function connect(args: ConnectionArgs): Promise<Target> {
     address = explicit;
     uiBase = process.env.TEMPORAL_UI_URL ?? `http://${explicit.replace(/:\d+$/, '')}:8233`;
   } else {
-    try {
-      concurrencyFromEnv();
-    } catch (err) {
-      throw new CliError((err as Error).message, EXIT_BAD_INPUT);
-    }
-    const stack = await localUp(log);
+    const stack = await localUp(log, { concurrency: envConcurrency() });
     address = stack.address;
     namespace = args.namespace ?? stack.namespace;
     uiBase = stack.uiUrl;

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { concurrencyFromEnv } from './concurrency.js';
 import { packageRoot, serversScript, stateDir, sweepBin } from './paths.js';
 
 /**
@@ -107,15 +108,6 @@ export function readStack(): LocalStack | null {
   } catch {
     return null;
   }
-}
-
-/** $SWEEP_CONCURRENCY: the default `--concurrency` of workers (packs trained at once); null when unset. */
-export function concurrencyFromEnv(env: NodeJS.ProcessEnv = process.env): number | null {
-  const raw = env.SWEEP_CONCURRENCY;
-  if (raw === undefined || raw.trim() === '') return null;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`SWEEP_CONCURRENCY must be a positive integer, got ${JSON.stringify(raw)}`);
-  return n;
 }
 
 /** True once the dev server at `address` answers for the default namespace. */

@@ -1,9 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { concurrencyFromEnv } from '../../workers/local-stack.js';
 import { runWorkers, type WorkerRole } from '../../workers/worker.js';
-import { CliError, EXIT_BAD_INPUT, handler } from '../errors.js';
-import { checkConcurrency } from '../options.js';
+import { handler } from '../errors.js';
+import { checkConcurrency, envConcurrency } from '../options.js';
 
 export const builder = (y: Argv) =>
   y
@@ -30,12 +29,7 @@ interface WorkerArgs {
 
 export const handle = handler(async (args: WorkerArgs) => {
   checkConcurrency(args.concurrency);
-  let concurrency = args.concurrency;
-  try {
-    concurrency ??= concurrencyFromEnv() ?? undefined;
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT_BAD_INPUT);
-  }
+  const concurrency = args.concurrency ?? envConcurrency();
   const controller = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => controller.abort());
   const address = args.address ?? process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
