@@ -111,13 +111,14 @@ function metadata(input: ReportInput): string {
   return `<dl id="metadata">${items.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}</dl>`;
 }
 
+/** A bullet list of the first `shown` items (HTML), then how many more there are and where they are. */
+function cappedList(itemsHtml: string[], shown: number, rest: string): string {
+  const more = itemsHtml.length > shown ? `<li>… and ${itemsHtml.length - shown} more (${rest})</li>` : '';
+  return `<ul>${itemsHtml.slice(0, shown).map((x) => `<li>${x}</li>`).join('')}${more}</ul>`;
+}
+
 /** The verdict of a scheduled run against its baseline, with what regressed (regression.json has it all). */
 function regressionSection(r: RegressionReport): string {
-  const SHOWN = 50;
-  const list = (items: string[], more: string) =>
-    items.length === 0
-      ? ''
-      : `<ul>${items.slice(0, SHOWN).map((x) => `<li>${esc(x)}</li>`).join('')}${items.length > SHOWN ? `<li>… and ${items.length - SHOWN} more (${more})</li>` : ''}</ul>`;
   const base = r.baseline ? `${esc(r.baseline.sweepId)} (${r.baseline.source === 'pinned' ? 'pinned' : 'last good run'})` : 'none';
   const c = r.criteria;
   return `<section id="regression" data-verdict="${esc(r.verdict)}"><h2>Regression verdict</h2>
@@ -125,8 +126,8 @@ function regressionSection(r: RegressionReport): string {
 <dl class="regression-meta"><dt>schedule</dt><dd>${esc(r.schedule ?? '–')}</dd><dt>baseline</dt><dd>${base}</dd>
 <dt>criteria</dt><dd>${esc(c.metrics.join(', '))} outside the baseline's seed range ± ${c.metricTolerance}; thresholds beyond the baseline's interval ± ${c.thresholdTolerance}</dd>
 <dt>judged</dt><dd>${esc(r.judgedAt)}</dd></dl>
-${r.regressions.length ? `<h3>Regressions</h3>${list(r.regressions, 'regression.json')}` : ''}
-${r.improvements.length ? `<h3>Improvements</h3>${list(r.improvements, 'regression.json')}` : ''}
+${r.regressions.length ? `<h3>Regressions</h3>${cappedList(r.regressions.map(esc), 50, 'regression.json')}` : ''}
+${r.improvements.length ? `<h3>Improvements</h3>${cappedList(r.improvements.map(esc), 50, 'regression.json')}` : ''}
 ${r.notes.length ? `<ul class="warnings">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}</section>`;
 }
 
@@ -200,7 +201,7 @@ ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</
 <p class="ci">Each loss is drawn for its headline cell (the (η, T, A) with the smallest P*); markers on the ${esc(criterionMetric ?? 'criterion')} chart.</p></section>
 <section id="sharpness"><h2>Sharpness against step</h2><div class="charts">${sharp.join('\n') || '<p>No trials.</p>'}</div></section>
 <section id="heatmaps"><h2>Validation accuracy over amplitude × period</h2><div class="charts">${heat.join('\n') || '<p>No dynamical losses in this sweep.</p>'}</div></section>
-${failures.length ? `<section id="failures"><h2>Failures</h2><ul>${failures.slice(0, 20).map((f) => `<li><code>${esc(f.trialId)}</code>: ${esc(f.message)}</li>`).join('')}${failures.length > 20 ? `<li>… and ${failures.length - 20} more (summary.json)</li>` : ''}</ul></section>` : ''}
+${failures.length ? `<section id="failures"><h2>Failures</h2>${cappedList(failures.map((f) => `<code>${esc(f.trialId)}</code>: ${esc(f.message)}`), 20, 'summary.json')}</section>` : ''}
 </main></body></html>
 `;
 }
