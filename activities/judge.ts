@@ -31,15 +31,33 @@ import { mapLimit } from '../core/map-limit.js';
 import { loadResults } from '../report/load.js';
 import { reportInputOf, writeReport } from '../report/write.js';
 
+/** The comparison's view of a finalized run, from its summary, thresholds and per-cell seed values. */
+function statsOf(summary: SweepSummary, thresholds: ThresholdReport | null, cells: CellsFile): RunStats {
+  return {
+    sweepId: summary.sweepId,
+    gridHash: summary.gridHash,
+    cells: cells.cells,
+    thresholds: thresholdPointsOf(thresholds ?? { losses: [] }),
+    failedTrials: summary.failed,
+  };
+}
+
+/** Per-cell seed values from a run's records, written to cells.json for when the run serves as a baseline. */
+async function writeCells(store: Store, summary: SweepSummary, records: readonly TrialRecord[]): Promise<CellsFile> {
+  const cells: CellsFile = { schema: CELLS_SCHEMA, sweepId: summary.sweepId, gridHash: summary.gridHash, cells: cellStats(records.map(cellRowFromRecord)) };
+  await store.put(CELLS_KEY, JSON.stringify(cells), 'application/json');
+  return cells;
+}
+
 /**
- * A finalized run's statistics: summary.json, thresholds.json and the per-cell seed values (from cells.json when
- * `useCache` and present, else from the records, then written to cells.json).
+ * A baseline run's statistics: summary.json, thresholds.json and the per-cell seed values (cells.json when present,
+ * else from the records, then written to cells.json).
  */
-export async function runStats(store: Store, useCache: boolean, onRead: (n: number) => void = () => {}): Promise<RunStats> {
+async function baselineStats(store: Store, onRead: (n: number) => void): Promise<RunStats> {
   const summary = await readJson<SweepSummary>(store, SUMMARY_KEY);
   if (!summary) throw new Error(`${store.uri}: ${SUMMARY_KEY} is missing; was the sweep finalized?`);
-  const thresholds = (await readJson<ThresholdReport>(store, THRESHOLDS_KEY)) ?? { losses: [] };
-  let cells = useCache ? await readJson<CellsFile>(store, CELLS_KEY) : null;
+  const thresholds = await readJson<ThresholdReport>(store, THRESHOLDS_KEY);
+  let cells = await readJson<CellsFile>(store, CELLS_KEY);
   if (!cells || cells.schema !== CELLS_SCHEMA) {
     const manifest = await readManifest(store);
     let read = 0;
@@ -48,17 +66,9 @@ export async function runStats(store: Store, useCache: boolean, onRead: (n: numb
       if (++read % 100 === 0) onRead(read);
       return text;
     });
-    const rows = texts.filter((t): t is string => t !== null).map((t) => cellRowFromRecord(JSON.parse(t) as TrialRecord));
-    cells = { schema: CELLS_SCHEMA, sweepId: summary.sweepId, gridHash: summary.gridHash, cells: cellStats(rows) };
-    await store.put(CELLS_KEY, JSON.stringify(cells), 'application/json');
+    cells = await writeCells(store, summary, texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord));
   }
-  return {
-    sweepId: summary.sweepId,
-    gridHash: summary.gridHash,
-    cells: cells.cells,
-    thresholds: thresholdPointsOf(thresholds),
-    failedTrials: summary.failed,
-  };
+  return statsOf(summary, thresholds, cells);
 }
 
 /** Judge one finalized run of a schedule against its baseline; writes regression.json and the run index entry. */
@@ -70,14 +80,18 @@ export async function judgeRun(
 ): Promise<{ report: RegressionReport; output: JudgeOutput }> {
   const root = openStore(input.schedule.storeRoot);
   const run = openStore(input.resultsUri);
-  const candidate = await runStats(run, false, (n) => onProgress(`read ${n} records`));
-  const status = ((await readJson<SweepSummary>(run, SUMMARY_KEY))?.status ?? 'failed') as ScheduleRunEntry['status'];
+  // The run's results are read once: for its statistics and for the report rendered again with the verdict.
+  onProgress('reading the run');
+  const results = await loadResults(run);
+  if (!results.summary) throw new Error(`${run.uri}: ${SUMMARY_KEY} is missing; was the sweep finalized?`);
+  const candidate = statsOf(results.summary, results.thresholds, await writeCells(run, results.summary, results.records));
+  const status = results.summary.status as ScheduleRunEntry['status'];
   const baselineRef = await findBaseline(root, input.schedule.name, input.sweepId);
   let baseline: RunStats | null = null;
   const notes: string[] = [];
   if (baselineRef) {
     try {
-      baseline = await runStats(openStore(baselineRef.resultsUri), true, (n) => onProgress(`read ${n} baseline records`));
+      baseline = await baselineStats(openStore(baselineRef.resultsUri), (n) => onProgress(`read ${n} baseline records`));
     } catch (err) {
       notes.push(`baseline ${baselineRef.sweepId} could not be read (${(err as Error).message}); judged without it`);
     }
@@ -96,7 +110,7 @@ export async function judgeRun(
   // report.html was written by finalize, before the verdict existed: render it again with the verdict in it.
   onProgress('rewriting report.html with the verdict');
   try {
-    await writeReport(run, reportInputOf(await loadResults(run)));
+    await writeReport(run, reportInputOf({ ...results, regression: report }));
   } catch (err) {
     console.error(`sweep ${input.sweepId}: report.html not rewritten with the verdict: ${(err as Error).stack ?? String(err)}`);
   }
