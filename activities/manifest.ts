@@ -1,5 +1,5 @@
 import { contentHash } from '../core/hash.js';
-import { expandGrid, parseGrid, planPacks, type GridSpec } from '../core/grid/index.js';
+import { codeVersions, expandGrid, parseGrid, planPacks, type CodeVersions, type GridSpec } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
 import type { Pack, Trial } from '../core/types.js';
 
@@ -10,6 +10,8 @@ export interface Manifest {
   name: string;
   /** Hash of the validated grid (defaults filled in): equal grids, equal hashes. */
   gridHash: string;
+  /** The engine, data-generator and initialisation versions hashed into every trial id (with each trial's config). */
+  versions: CodeVersions;
   trials: Trial[];
   packs: { index: number; width: number; trialIds: string[] }[];
 }
@@ -38,6 +40,7 @@ export function buildManifest(sweepId: string, gridYaml: string, gridFile: strin
       sweepId,
       name: nameOf(spec, gridFile),
       gridHash: gridHash(spec),
+      versions: codeVersions({ engine: spec.engine, init: spec.model.init }),
       trials,
       packs: packs.map((p) => ({ index: p.index, width: p.width, trialIds: p.trials.map((t) => t.id) })),
     },

@@ -26,6 +26,13 @@ export function defaultDatasetSpec(overrides: Partial<DatasetSpec> = {}): Datase
   };
 }
 
+/**
+ * Version of makeSpirals' numbers: bump it whenever the points it returns for a given spec may change (formula,
+ * stream names, draw order, PRNG). Part of every trial id (core/grid/expand.ts) and of the manifest, so records
+ * trained on older data are never served as current; test/unit/golden.test.ts pins the current output.
+ */
+export const DATA_GENERATOR_VERSION = '1';
+
 export function makeSpirals(spec: DatasetSpec, split: 'train' | 'validation'): Dataset {
   const C = spec.classes;
   const n = split === 'train' ? spec.pointsPerClass : spec.validationPointsPerClass;

@@ -3,7 +3,7 @@
  * layout of core/kernel.ts (W1 d x w, b1, W2 w x C, b2; row-major) and the nested artifact layout.
  */
 import type { InitScheme } from './types.js';
-import { createRng } from './prng.js';
+import { createRng, type Rng } from './prng.js';
 
 /** P(w) = (d + 1) w + (w + 1) C. */
 export function paramCount(width: number, classes: number, d = 2): number {
@@ -20,10 +20,38 @@ export function paramOffsets(width: number, classes: number, d = 2) {
 }
 
 /**
+ * Bumped whenever a scheme's numbers change (definition, draw order, sampler). Part of every trial id
+ * (core/grid/expand.ts), so a record trained from an older initialisation is never served as current.
+ * glorot-normal 2: truncated-normal weights and N(0, 0.01^2) biases (1 was untruncated, biases N(0, 1e-6^2)).
+ */
+export const INIT_VERSIONS: Record<InitScheme, string> = {
+  'glorot-normal': '2',
+  standard: '1',
+};
+
+/** Standard deviation of a standard normal truncated to [-2, 2] (the constant of jax's variance_scaling). */
+export const TRUNCATED_NORMAL_STD = 0.87962566103423978;
+
+/**
+ * Standard normal truncated to (-2, 2), sampled exactly by rejection from `rng`'s normal stream (about 4.6%
+ * of draws are rejected, deterministically for a given stream).
+ */
+function truncatedNormal(rng: Rng): number {
+  for (;;) {
+    const z = rng.normal();
+    if (Math.abs(z) < 2) return z;
+  }
+}
+
+/**
  * Initial parameters for one trial, drawn in flat order from stream "init" of `seed`: the same seed gives
  * the same network whatever the loss or learning rate (so ce and dce trials start identically).
- * - glorot-normal: weights N(0, 2/(fan_in + fan_out)), biases N(0, 1e-6^2) (the authors' notebook)
- * - standard:      weights N(0, 1/fan_in), zero biases
+ * - glorot-normal (the authors' notebook: jax.example_libraries.stax.Dense defaults): weights
+ *   jax.nn.initializers.glorot_normal() = variance_scaling(1, "fan_avg", "truncated_normal"), i.e. a standard
+ *   normal truncated to (-2, 2) times sqrt(2/(fan_in + fan_out)) / TRUNCATED_NORMAL_STD, so the variance is
+ *   exactly 2/(fan_in + fan_out); biases N(0, 0.01^2) (stax.Dense's b_init = normal(1e-2))
+ * - standard: weights N(0, 1/fan_in), zero biases (no draws for them)
+ * fan_in/fan_out: W1 (d x w) has d and w, W2 (w x C) has w and C.
  */
 export function initParams(width: number, classes: number, scheme: InitScheme, seed: number, d = 2): Float64Array {
   const o = paramOffsets(width, classes, d);
@@ -31,12 +59,14 @@ export function initParams(width: number, classes: number, scheme: InitScheme, s
   const rng = createRng(seed, 'init');
   const glorot = scheme === 'glorot-normal';
   if (!glorot && scheme !== 'standard') throw new Error(`initParams: unknown scheme ${String(scheme)}`);
-  const s1 = glorot ? Math.sqrt(2 / (d + width)) : Math.sqrt(1 / d);
-  const s2 = glorot ? Math.sqrt(2 / (width + classes)) : Math.sqrt(1 / width);
-  const sb = glorot ? 1e-6 : 0;
-  for (let i = o.W1; i < o.b1; i++) theta[i] = s1 * rng.normal();
+  // Weight = stddev * unit draw, as jax's variance_scaling (its stddev includes the truncation correction).
+  const weight = glorot ? () => truncatedNormal(rng) : () => rng.normal();
+  const s1 = glorot ? Math.sqrt(2 / (d + width)) / TRUNCATED_NORMAL_STD : Math.sqrt(1 / d);
+  const s2 = glorot ? Math.sqrt(2 / (width + classes)) / TRUNCATED_NORMAL_STD : Math.sqrt(1 / width);
+  const sb = glorot ? 0.01 : 0;
+  for (let i = o.W1; i < o.b1; i++) theta[i] = s1 * weight();
   for (let i = o.b1; i < o.W2; i++) theta[i] = sb === 0 ? 0 : sb * rng.normal();
-  for (let i = o.W2; i < o.b2; i++) theta[i] = s2 * rng.normal();
+  for (let i = o.W2; i < o.b2; i++) theta[i] = s2 * weight();
   for (let i = o.b2; i < o.end; i++) theta[i] = sb === 0 ? 0 : sb * rng.normal();
   return theta;
 }

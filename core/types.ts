@@ -26,6 +26,11 @@ export function lossFamily(loss: LossName): 'ce' | 'mse' {
 }
 
 export type ScheduleShape = 'triangle' | 'sine';
+/**
+ * Initial weights (core/model.ts initParams). 'glorot-normal' (default): the authors' notebook, i.e.
+ * jax.example_libraries.stax.Dense defaults: weights glorot_normal (a normal truncated at 2 standard deviations,
+ * rescaled to variance 2/(fan_in + fan_out)), biases N(0, 0.01^2). 'standard': N(0, 1/fan_in) weights, zero biases.
+ */
 export type InitScheme = 'glorot-normal' | 'standard';
 export type EngineName = 'reference' | 'tfjs' | 'fast';
 
@@ -63,7 +68,10 @@ export interface SharpnessSpec {
   tolerance?: number;
 }
 
-/** One trial: everything that determines its numbers. Hashed (with the engine version) into the trial id. */
+/**
+ * One trial: everything that determines its numbers. Hashed, with the code versions (core/grid/expand.ts
+ * codeVersions), into the trial id.
+ */
 export interface TrialConfig {
   dataset: DatasetSpec;
   init: InitScheme;

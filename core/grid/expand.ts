@@ -1,5 +1,7 @@
 import { contentHash } from '../hash.js';
+import { DATA_GENERATOR_VERSION } from '../data.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
+import { INIT_VERSIONS } from '../model.js';
 import { isDynamical, lossFamily, type DatasetSpec, type Pack, type Trial, type TrialConfig } from '../types.js';
 import type { GridSpec } from './schema.js';
 
@@ -20,9 +22,22 @@ export function datasetOf(spec: GridSpec): DatasetSpec {
   };
 }
 
-/** The trial id: a hash of the full configuration and the engine version. */
+/**
+ * Versions of the code that turns a configuration into numbers: the engine, the data generator and the
+ * initialisation scheme. Bumping any of them changes the trial ids it enters, so old records are not served.
+ */
+export function codeVersions(config: Pick<TrialConfig, 'engine' | 'init'>) {
+  return {
+    engineVersion: ENGINE_VERSIONS[config.engine],
+    dataGeneratorVersion: DATA_GENERATOR_VERSION,
+    initVersion: INIT_VERSIONS[config.init],
+  };
+}
+export type CodeVersions = ReturnType<typeof codeVersions>;
+
+/** The trial id: a hash of the full configuration and the code versions. */
 export function trialId(config: TrialConfig): string {
-  return contentHash({ config, engineVersion: ENGINE_VERSIONS[config.engine] });
+  return contentHash({ config, ...codeVersions(config) });
 }
 
 /**

@@ -130,7 +130,13 @@ export const gridSchema = z
     description: z.string().optional(),
     dataset: datasetSchema.default(datasetSchema.parse({})),
     model: z
-      .object({ init: z.enum(['glorot-normal', 'standard']).default('glorot-normal') })
+      .object({
+        /**
+         * 'glorot-normal' (default): the authors' init (stax.Dense defaults): truncated-normal glorot weights of
+         * variance 2/(fan_in + fan_out), biases N(0, 0.01^2). 'standard': N(0, 1/fan_in) weights, zero biases.
+         */
+        init: z.enum(['glorot-normal', 'standard']).default('glorot-normal'),
+      })
       .strict()
       .default({ init: 'glorot-normal' }),
     training: trainingSchema,

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { expandGrid, GridError, parseGrid, planPacks } from '../../core/grid/index.js';
+import { DATA_GENERATOR_VERSION } from '../../core/data.js';
+import { ENGINE_VERSIONS } from '../../core/engines/versions.js';
+import { contentHash } from '../../core/hash.js';
+import { INIT_VERSIONS } from '../../core/model.js';
 
 const base = `name: t
 training:
@@ -81,6 +85,21 @@ describe('grid expansion', () => {
     expect(new Set(a.map((t) => t.id)).size).toBe(a.length);
     const c = expandGrid(parseGrid(base.replace('steps: 100', 'steps: 101'), 'g.yaml'));
     expect(c.some((t) => a.some((u) => u.id === t.id))).toBe(false);
+  });
+
+  it('ids cover the init scheme and the code versions (engine, data generator, initialisation)', () => {
+    const a = expandGrid(parseGrid(base, 'g.yaml'));
+    expect(a.every((t) => t.config.init === 'glorot-normal')).toBe(true); // the default
+    const standard = expandGrid(parseGrid(`${base}model:\n  init: standard\n`, 'g.yaml'));
+    expect(standard.some((t) => a.some((u) => u.id === t.id))).toBe(false);
+    for (const t of a) {
+      const engineVersion = ENGINE_VERSIONS[t.config.engine];
+      const versions = { engineVersion, dataGeneratorVersion: DATA_GENERATOR_VERSION, initVersion: INIT_VERSIONS[t.config.init] };
+      expect(t.id).toBe(contentHash({ config: t.config, ...versions }));
+      // Not the id of the same configuration before the generator and init versions entered it: glorot-normal
+      // then drew other numbers (init version 1), so those records must not be served.
+      expect(t.id).not.toBe(contentHash({ config: t.config, engineVersion }));
+    }
   });
 
   it('packs trials by width and loss family within the pack size', () => {

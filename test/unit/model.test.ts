@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { flattenParams, initParams, paramCount, unflattenParams } from '../../core/model.js';
+import { flattenParams, initParams, paramCount, paramOffsets, TRUNCATED_NORMAL_STD, unflattenParams } from '../../core/model.js';
+import { createRng } from '../../core/prng.js';
 
 const std = (a: ArrayLike<number>) => {
   const v = Array.from(a);
@@ -13,17 +14,73 @@ describe('model', () => {
     expect(paramCount(10, 5, 4)).toBe(5 * 10 + 11 * 5);
   });
 
-  it('glorot-normal: weight scales 2/(fan_in+fan_out), biases ~1e-6', () => {
-    const w = 400;
-    const th = initParams(w, 3, 'glorot-normal', 42);
-    expect(th.length).toBe(6 * w + 3);
-    const W1 = th.subarray(0, 2 * w);
-    const b1 = th.subarray(2 * w, 3 * w);
-    const W2 = th.subarray(3 * w, 6 * w);
-    expect(std(W1) / Math.sqrt(2 / (2 + w))).toBeCloseTo(1, 1);
-    expect(std(W2) / Math.sqrt(2 / (w + 3))).toBeCloseTo(1, 1);
-    expect(std(b1) / 1e-6).toBeCloseTo(1, 1);
-    expect(Math.max(...Array.from(th.subarray(6 * w)).map(Math.abs))).toBeLessThan(1e-5);
+  // glorot-normal is jax's glorot_normal (stax.Dense): unit draws from N(0, 1) truncated to (-2, 2), times
+  // stddev = sqrt(2/(fan_in + fan_out)) / 0.8796..., so |W| < 2 stddev and Var W = 2/(fan_in + fan_out).
+  // Pooled over seeds as u = W / sqrt(2/(fan_in + fan_out)): unit variance, |u| < 2 / 0.8796... = 2.2737.
+  const sigma = 0.87962566103423978; // std of N(0, 1) truncated at +-2: sqrt(1 - 4 phi(2) / (2 Phi(2) - 1))
+  const glorotDraws = (w: number, seeds: number) => {
+    const u: number[] = [];
+    const b: number[] = [];
+    for (let seed = 0; seed < seeds; seed++) {
+      const th = initParams(w, 3, 'glorot-normal', seed);
+      const o = paramOffsets(w, 3);
+      for (let i = o.W1; i < o.b1; i++) u.push(th[i] / Math.sqrt(2 / (2 + w)));
+      for (let i = o.W2; i < o.b2; i++) u.push(th[i] / Math.sqrt(2 / (w + 3)));
+      for (const [lo, hi] of [[o.b1, o.W2], [o.b2, o.end]]) for (let i = lo; i < hi; i++) b.push(th[i]);
+    }
+    return { u, b };
+  };
+
+  it('the truncation constant is the std of a standard normal truncated at +-2', () => {
+    // phi(2) = exp(-2)/sqrt(2 pi); 2 Phi(2) - 1 = 0.9544997361036416 (erf(sqrt 2)).
+    const phi2 = Math.exp(-2) / Math.sqrt(2 * Math.PI);
+    expect(Math.sqrt(1 - (4 * phi2) / 0.9544997361036416)).toBeCloseTo(sigma, 14);
+    expect(TRUNCATED_NORMAL_STD).toBe(sigma);
+  });
+
+  it('glorot-normal: weights in +-2 stddev with variance 2/(fan_in + fan_out); biases N(0, 0.01^2)', () => {
+    const { u, b } = glorotDraws(500, 20); // 50,000 weights, 10,060 biases
+    const n = u.length;
+    const bound = 2 / sigma;
+    // (An untruncated N(0, 1) would put 2.3% of the 50,000 draws beyond this bound.)
+    expect(Math.max(...u.map(Math.abs))).toBeLessThan(bound);
+    // ... and the bound is the truncation point, not a looser one: draws come close to it.
+    expect(Math.max(...u.map(Math.abs))).toBeGreaterThan(0.99 * bound);
+    const mean = u.reduce((s, x) => s + x, 0) / n;
+    const m2 = u.reduce((s, x) => s + x * x, 0) / n;
+    const m4 = u.reduce((s, x) => s + x ** 4, 0) / n;
+    expect(Math.abs(mean)).toBeLessThan(4 / Math.sqrt(n));
+    // Variance within 4 standard errors (SE of the second moment: sqrt((m4 - m2^2) / n), about 0.005).
+    expect(Math.abs(m2 - 1)).toBeLessThan(4 * Math.sqrt((m4 - m2 * m2) / n));
+    // Shape: P(|z| < 1) for the truncated unit draw z = u sigma is (2 Phi(1) - 1) / (2 Phi(2) - 1).
+    const p1 = 0.6826894921370859 / 0.9544997361036416;
+    const inside = u.filter((x) => Math.abs(x * sigma) < 1).length / n;
+    expect(Math.abs(inside - p1)).toBeLessThan(4 * Math.sqrt((p1 * (1 - p1)) / n));
+    // Biases: N(0, 0.01^2); the sample std has relative SE 1/sqrt(2 n).
+    const bStd = std(b);
+    expect(Math.abs(bStd / 0.01 - 1)).toBeLessThan(4 / Math.sqrt(2 * b.length));
+    expect(Math.abs(b.reduce((s, x) => s + x, 0) / b.length)).toBeLessThan((4 * 0.01) / Math.sqrt(b.length));
+  });
+
+  it('glorot-normal: the flat order W1, b1, W2, b2 from stream "init", out-of-range weight draws rejected', () => {
+    for (const [w, seed] of [[4, 0], [7, 3], [33, 12]]) {
+      const rng = createRng(seed, 'init');
+      const unit = () => {
+        for (;;) {
+          const z = rng.normal();
+          if (Math.abs(z) < 2) return z;
+        }
+      };
+      const s1 = Math.sqrt(2 / (2 + w)) / sigma;
+      const s2 = Math.sqrt(2 / (w + 3)) / sigma;
+      const expected = [
+        ...Array.from({ length: 2 * w }, () => s1 * unit()),
+        ...Array.from({ length: w }, () => 0.01 * rng.normal()),
+        ...Array.from({ length: 3 * w }, () => s2 * unit()),
+        ...Array.from({ length: 3 }, () => 0.01 * rng.normal()),
+      ];
+      expect(Array.from(initParams(w, 3, 'glorot-normal', seed))).toEqual(expected);
+    }
   });
 
   it('standard: N(0, 1/fan_in) weights and zero biases', () => {
