@@ -80,6 +80,8 @@ export interface FinalizeOutput {
   failed: number;
   diverged: number;
   thresholds: Record<string, ThresholdBrief>;
+  /** One sentence per dynamical loss (a handful of lines, whatever the sweep's size). */
+  findings: string[];
 }
 
 export interface SweepActivities {

@@ -19,6 +19,8 @@ export interface SweepSummary {
   /** Trials without a record, with the error that ended their pack. */
   failures: { trialId: string; packIndex: number | null; message: string }[];
   thresholds: Record<string, ThresholdBrief>;
+  /** One sentence per dynamical loss: what the sweep found (core/thresholds/findings.ts). */
+  findings: string[];
   finishedAt: string;
 }
 

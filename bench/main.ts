@@ -28,6 +28,7 @@ import { runPeer, type PeerResult } from './peer.js';
 import { DEFAULT_SHARPNESS_TOLERANCE } from '../core/sharpness.js';
 import { runSweepBench, type SweepBench } from './sweep.js';
 import { trainPack } from '../core/train.js';
+import { median } from '../core/statistics.js';
 import { FAST_ENGINE } from '../core/engines/fast.js';
 
 interface Options {
@@ -102,11 +103,6 @@ interface Cell {
   ratioToPeer: number | null;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 function log(o: Options, msg: string): void {
   if (o.json) process.stderr.write(`${msg}\n`);

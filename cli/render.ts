@@ -62,5 +62,6 @@ export function renderResult(r: SweepResult, uiUrl: string): string {
         : `  ${loss.padEnd(6)} ${'not reached'.padStart(10)}`,
     );
   }
+  if (r.findings?.length) lines.push('', 'findings:', ...r.findings.map((f) => `  ${f}`));
   return `${lines.join('\n')}\n`;
 }

@@ -94,6 +94,7 @@ export function summaryToResult(s: SweepSummary, resultsUri: string): SweepResul
     diverged: s.diverged,
     resultsUri,
     thresholds: s.thresholds,
+    findings: s.findings,
   };
 }
 

@@ -22,6 +22,7 @@
  */
 import type { ThresholdReport } from './thresholds.js';
 import { LOSSES, type LossName, type TrialRecord } from './types.js';
+import { median } from './statistics.js';
 
 export const REGRESSION_SCHEMA = 'dynsweep.regression/1';
 export const CELLS_SCHEMA = 'dynsweep.cells/1';
@@ -133,13 +134,6 @@ export function cellStats(rows: readonly CellRow[]): CellStats[] {
   return cells.sort(compareKeyFields);
 }
 
-/** Median (even count: mean of the two middle values). */
-export function medianOf(values: readonly number[]): number {
-  if (values.length === 0) throw new RangeError('median of an empty array');
-  const s = [...values].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
 
 /** A loss's headline threshold with its interval; not reached and open interval ends are +Infinity. */
 export interface ThresholdPoint {
@@ -315,8 +309,8 @@ export function compareRuns(baseline: RunStats | null, candidate: RunStats, opts
       const cv = c.values[m];
       if (bv.length === 0 || cv.length === 0) continue;
       const band: [number, number] = [Math.min(...bv) - metricTolerance, Math.max(...bv) + metricTolerance];
-      const med = medianOf(cv);
-      const baseMed = medianOf(bv);
+      const med = median(cv);
+      const baseMed = median(bv);
       const change: Change = med < band[0] ? 'regressed' : med > band[1] ? 'improved' : 'unchanged';
       ms.push({ metric: m, change, median: med, baselineMedian: baseMed, band, delta: med - baseMed });
       const line = `${label}: ${m} ${fmtAcc(med)} ${change === 'regressed' ? 'below' : 'above'} [${fmtAcc(Math.max(0, band[0]))}, ${fmtAcc(Math.min(1, band[1]))}] (baseline median ${fmtAcc(baseMed)}${c.diverged > b.diverged ? `, ${c.diverged}/${c.seeds.length} seeds diverged` : ''})`;

@@ -15,12 +15,12 @@ import {
   groupBy,
   inCell,
   lossesOf,
-  median,
   medianSharpness,
   representativeWidths,
   sortedUnique,
 } from './data.js';
 import { emptySvg, renderSpec } from './render.js';
+import { median } from '../core/statistics.js';
 
 export { svgToPng, type PngOptions } from './png.js';
 

@@ -4,13 +4,7 @@
  */
 import type { CellKey, GroupField, ThresholdReport } from '../core/thresholds.js';
 import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
-
-export function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const n = s.length;
-  if (n === 0) return NaN;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
+import { median } from '../core/statistics.js';
 
 export function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
   const m = new Map<K, T[]>();
@@ -53,12 +47,13 @@ function keyOf(r: TrialRecord, fields: readonly GroupField[]): CellKey {
 }
 
 /**
- * The cell (lr, T, A) a loss is drawn with: the headline cell of thresholds.json (smallest P*), else its best
+ * The cell (lr, T, A) a loss is drawn with: the headline cell of thresholds.json (the first fold's), else its best
  * validation cell, else (no report, or nothing reached) the cell with the best median-over-seeds validation accuracy.
  */
 export function displayCell(loss: LossName, records: readonly TrialRecord[], thresholds: ThresholdReport | null): CellKey {
   const t = thresholds?.losses.find((l) => l.loss === loss);
-  if (t?.bestCell) return t.bestCell;
+  const headline = t?.selection.folds[0]?.cell;
+  if (headline) return headline;
   if (t?.validation.bestCell) return t.validation.bestCell;
   const fields = thresholds?.criterion.groupBy ?? (['lr', 'period', 'amplitude'] as GroupField[]);
   const mine = records.filter((r) => r.config.loss === loss);

@@ -5,9 +5,10 @@
 import type { SweepSummary } from '../activities/summary.js';
 import { verdictHeadline, type RegressionReport } from '../core/regression.js';
 import type { LossThreshold, ThresholdReport } from '../core/thresholds.js';
+import { findingsOf } from '../core/thresholds/findings.js';
 import { isDynamical, type TrialRecord } from '../core/types.js';
 import { accuracyChart, heatmapChart, sharpnessChart } from './charts.js';
-import { cellLabel, displayCell, lossesOf, sortedUnique } from './data.js';
+import { displayCell, lossesOf, sortedUnique } from './data.js';
 
 export interface ReportInput {
   records: readonly TrialRecord[];
@@ -43,7 +44,7 @@ function thresholdRow(l: LossThreshold, maxParams: number): string {
   const ci = !t.ci
     ? '–'
     : t.ci.lower === null && t.ci.upper === null
-      ? `not reached in ${t.ci.notReached} of ${t.ci.replicates} replicates`
+      ? `not reached in ${t.ci.censored} of ${t.ci.replicates} replicates`
       : `${t.ci.lower === null ? `&gt; ${maxParams}` : fmtP(t.ci.lower)} – ${t.ci.upper === null ? `&gt; ${maxParams} (open)` : fmtP(t.ci.upper)}`;
   let ratio = '–';
   const r = l.ratioToStatic;
@@ -51,7 +52,7 @@ function thresholdRow(l: LossThreshold, maxParams: number): string {
     if (r.value !== null) ratio = fmtNum(r.value);
     else if (r.bound) ratio = `${r.bound.relation === '<' ? '&lt;' : '&gt;'} ${fmtNum(r.bound.value)}`;
     else ratio = 'n/a';
-    if (r.ci) ratio += ` <span class="ci">[${fmtNum(r.ci.lower)}, ${fmtNum(r.ci.upper)}]</span>`;
+    if (r.ci) ratio += ` <span class="ci">[${r.ci.lower === null ? '0' : fmtNum(r.ci.lower)}, ${r.ci.upper === null ? '∞' : fmtNum(r.ci.upper)}]</span>`;
     if (r.fractionBelowOne !== null) ratio += ` <span class="ci">P(&lt;1) = ${fmtNum(r.fractionBelowOne, 2)}</span>`;
     ratio += ` <span class="ci">vs ${esc(r.against)}</span>`;
   }
@@ -60,8 +61,16 @@ function thresholdRow(l: LossThreshold, maxParams: number): string {
   return (
     `<tr data-loss="${esc(l.loss)}"><th scope="row">${esc(l.loss)}${l.dynamical ? ' <span class="tag">dynamical</span>' : ''}</th>` +
     `<td>${pStar}</td><td>${t.width === null ? '–' : fmtNum(t.width)}</td><td>${ci}</td><td>${ratio}</td><td>${val}</td>` +
-    `<td>${l.bestCell ? esc(cellLabel(l.bestCell)) : '–'}</td></tr>`
+    `<td>${esc(selectionOf(l))}</td></tr>`
   );
+}
+
+/** Which cell the headline comes from, and how it was chosen. */
+function selectionOf(l: LossThreshold): string {
+  const s = l.selection;
+  if (s.method === 'none') return `none: ${s.note}`;
+  const cells = [...new Set(s.folds.map((f) => f.label))].join(' / ');
+  return s.method === 'cross-fit' ? `${cells} (cross-fit, ${s.candidates} candidates)` : `${cells} (${s.method})`;
 }
 
 function thresholdsTable(report: ThresholdReport, records: readonly TrialRecord[]): string {
@@ -71,13 +80,41 @@ function thresholdsTable(report: ThresholdReport, records: readonly TrialRecord[
     .map((l) => thresholdRow(l, Math.max(0, ...records.filter((r) => r.config.loss === l.loss).map((r) => r.params))))
     .join('\n');
   return `<table id="thresholds" class="data">
-<caption>Over-parameterization threshold P*: smallest parameter count where the median over seeds of <code>${esc(c.metric)}</code>
-${c.direction === 'atLeast' ? '≥' : '≤'} ${c.level} (interpolated in log P), best cell per loss; ${Math.round(b.confidence * 100)}% ${esc(b.method)}
-bootstrap interval over seeds (${b.replicates} replicates).</caption>
-<thead><tr><th>loss</th><th>P*</th><th>width</th><th>${Math.round(b.confidence * 100)}% interval</th><th>ratio to static</th><th>best val. acc.</th><th>cell</th></tr></thead>
+<caption>Over-parameterization threshold P*: smallest parameter count from which on the median over seeds of <code>${esc(c.metric)}</code>
+${c.direction === 'atLeast' ? '≥' : '≤'} ${levelText(report)} (interpolated in log P). Headline per loss: its only candidate cell, the cell
+declared in the grid file, or, among several, cross-fitting (each half of the seeds selects, the other estimates); dynamical
+cells with A = 1 are controls. ${Math.round(b.confidence * 100)}% ${esc(b.method)} bootstrap intervals over seeds
+(${b.replicates} replicates, seeds of a dynamical cell and its static cell resampled together, not-reached replicates kept
+as bounds). docs/thresholds.md has the procedure.</caption>
+<thead><tr><th>loss</th><th>P*</th><th>width</th><th>${Math.round(b.confidence * 100)}% interval</th><th>ratio to static</th><th>best val. acc.</th><th>headline cell</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>`;
+}
+
+/** Per width, how many seeds of each loss's headline cell fit on their own (losses differ a lot in this). */
+function fitTable(report: ThresholdReport): string {
+  const cols = report.losses
+    .map((l) => ({ l, cell: l.cells.find((c) => c.label === l.selection.folds[0]?.label) }))
+    .filter((x): x is { l: LossThreshold; cell: NonNullable<typeof x.cell> } => x.cell !== undefined);
+  if (cols.length === 0) return '';
+  const widths = sortedUnique(cols.flatMap((c) => c.cell.curve.map((p) => p.width)));
+  const rows = widths.map((w) => {
+    const tds = cols.map(({ cell }) => {
+      const p = cell.curve.find((q) => q.width === w);
+      return `<td>${p ? `${p.fit}/${p.seeds}` : '–'}</td>`;
+    });
+    const params = cols.map(({ cell }) => cell.curve.find((q) => q.width === w)?.params).find((x) => x !== undefined);
+    return `<tr><th scope="row">${w}</th><td>${params ?? '–'}</td>${tds.join('')}</tr>`;
+  });
+  return `<table id="fit-fraction" class="data"><caption>Seeds that fit on their own (their ${esc(report.criterion.metric)} meets the level), per width, in each loss's headline cell.</caption>
+<thead><tr><th>width</th><th>P</th>${cols.map(({ l, cell }) => `<th>${esc(l.loss)} <span class="ci">${esc(cell.label)}</span></th>`).join('')}</tr></thead>
+<tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+function levelText(report: ThresholdReport): string {
+  const lvl = Number(report.level.toFixed(5));
+  return report.criterion.level === 'achievable' ? `the achievable ${lvl} (what any classifier can reach on this data)` : String(lvl);
 }
 
 function metadata(input: ReportInput): string {
@@ -192,13 +229,14 @@ export async function reportHtml(input: ReportInput): Promise<string> {
 <body><header><h1>${esc(title)}</h1><p>Dynamical loss sweep: accuracy, sharpness and over-parameterization thresholds</p></header>
 <main>
 ${notices.map((n) => `<p class="notice">${n}</p>`).join('\n')}
+${thresholds ? `<section id="findings"><h2>Findings</h2><ul>${findingsOf(thresholds).map((f) => `<li>${esc(f)}</li>`).join('')}</ul></section>` : ''}
 <section id="sweep"><h2>Sweep</h2>${metadata(input)}</section>
 ${regression ? regressionSection(regression) : ''}
 <section id="threshold-section"><h2>Thresholds</h2>
-${thresholds ? thresholdsTable(thresholds, records) : '<p>thresholds.json is not available yet.</p>'}
+${thresholds ? thresholdsTable(thresholds, records) + fitTable(thresholds) : '<p>thresholds.json is not available yet.</p>'}
 ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}</section>
 <section id="accuracy"><h2>Accuracy against parameter count</h2><div class="charts">${accuracy.join('\n')}</div>
-<p class="ci">Each loss is drawn for its headline cell (the (η, T, A) with the smallest P*); markers on the ${esc(criterionMetric ?? 'criterion')} chart.</p></section>
+<p class="ci">Each loss is drawn for its headline cell (the first fold's cell when cross-fitted); markers on the ${esc(criterionMetric ?? 'criterion')} chart.</p></section>
 <section id="sharpness"><h2>Sharpness against step</h2><div class="charts">${sharp.join('\n') || '<p>No trials.</p>'}</div></section>
 <section id="heatmaps"><h2>Validation accuracy over amplitude × period</h2><div class="charts">${heat.join('\n') || '<p>No dynamical losses in this sweep.</p>'}</div></section>
 ${failures.length ? `<section id="failures"><h2>Failures</h2>${cappedList(failures.map((f) => `<code>${esc(f.trialId)}</code>: ${esc(f.message)}`), 20, 'summary.json')}</section>` : ''}

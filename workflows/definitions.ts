@@ -76,6 +76,8 @@ export interface SweepResult {
   diverged: number;
   resultsUri: string;
   thresholds: Record<string, { params: number | null; width: number | null; reached: boolean }>;
+  /** What the sweep found, one sentence per dynamical loss (absent in results of older versions). */
+  findings?: string[];
   /** Scheduled sweeps: the verdict against the baseline (regression.json has the details). */
   regression?: JudgeOutput | null;
 }

@@ -209,6 +209,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     diverged: fin.diverged,
     resultsUri: input.resultsUri,
     thresholds: fin.thresholds,
+    findings: fin.findings,
     ...(schedule ? { regression } : {}),
   };
   setStatus(result.status);

@@ -3,7 +3,6 @@ import {
   cellKey,
   cellStats,
   compareRuns,
-  medianOf,
   thresholdPointsOf,
   verdictHeadline,
   type CellRow,
@@ -40,12 +39,6 @@ describe('cell statistics', () => {
     ]);
     expect(cells[1]).toMatchObject({ seeds: [0, 1, 2], values: { valAcc: [0.6, 0.7, 0], trainAcc: [0.6, 0.7, 0] }, diverged: 0 });
     expect(cells[2]).toMatchObject({ seeds: [0, 1], diverged: 1, values: { valAcc: [0, 0.8], trainAcc: [0, 0.8] } });
-  });
-
-  it('medians', () => {
-    expect(medianOf([3, 1, 2])).toBe(2);
-    expect(medianOf([4, 1, 2, 3])).toBe(2.5);
-    expect(() => medianOf([])).toThrow();
   });
 });
 
