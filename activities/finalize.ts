@@ -4,7 +4,7 @@ import { findThresholds, thresholdInputFromRecord } from '../core/thresholds.js'
 import type { TrialRecord } from '../core/types.js';
 import type { FinalizeInput, FinalizeOutput } from './contracts.js';
 import { briefOf, SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './summary.js';
-import { GRID_KEY, recordKey, type Manifest } from './manifest.js';
+import { achievableOf, GRID_KEY, recordKey, type Manifest } from './manifest.js';
 import { writeTables } from './tables.js';
 import { writeReport } from '../report/write.js';
 import { mapLimit } from '../core/map-limit.js';
@@ -30,6 +30,8 @@ export async function finalizeResults(
     bootstrap: th.bootstrap,
     confidence: th.confidence,
     valTolerance: th.valTolerance,
+    // What level 'achievable' stands for: the data's ceilings, recorded in the manifest.
+    achievable: achievableOf(manifest, records),
   });
   await store.put(THRESHOLDS_KEY, JSON.stringify(report, null, 2), 'application/json');
 

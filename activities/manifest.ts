@@ -1,7 +1,8 @@
 import { contentHash } from '../core/hash.js';
-import { codeVersions, expandGrid, parseGrid, planPacks, type CodeVersions, type GridSpec } from '../core/grid/index.js';
+import { codeVersions, datasetOf, expandGrid, parseGrid, planPacks, type CodeVersions, type GridSpec } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
-import type { Pack, Trial } from '../core/types.js';
+import type { Pack, Trial, TrialRecord } from '../core/types.js';
+import { datasetCeilings, type DatasetCeilings } from '../core/data.js';
 
 /** `manifest.json`: every trial of the sweep and the packs they are trained in. */
 export interface Manifest {
@@ -12,6 +13,12 @@ export interface Manifest {
   gridHash: string;
   /** The engine, data-generator and initialisation versions hashed into every trial id (with each trial's config). */
   versions: CodeVersions;
+  /**
+   * The best accuracy any classifier can reach on the sweep's training and validation sets (every trial's
+   * `config.dataset`), with the conflicting points that keep it below 1 (core/data.ts datasetCeilings): what
+   * threshold level 'achievable' means. Absent in manifests written before it was recorded (see achievableOf).
+   */
+  achievable?: DatasetCeilings;
   trials: Trial[];
   packs: { index: number; width: number; trialIds: string[] }[];
 }
@@ -40,11 +47,25 @@ export function buildManifest(sweepId: string, gridYaml: string, gridFile: strin
       sweepId,
       name: nameOf(spec, gridFile),
       gridHash: gridHash(spec),
+      achievable: datasetCeilings(datasetOf(spec)),
       versions: codeVersions({ engine: spec.engine, init: spec.model.init }),
       trials,
       packs: packs.map((p) => ({ index: p.index, width: p.width, trialIds: p.trials.map((t) => t.id) })),
     },
   };
+}
+
+/**
+ * findThresholds' `achievable` option: the sweep's data ceilings from its manifest, else (older manifests, or
+ * none) recomputed from the dataset its trials or records carry; undefined when there is neither.
+ */
+export function achievableOf(
+  manifest: Pick<Manifest, 'achievable' | 'trials'> | null,
+  records: readonly Pick<TrialRecord, 'config'>[] = [],
+): { trainAcc: number; valAcc: number } | undefined {
+  const dataset = manifest?.trials[0]?.config.dataset ?? records[0]?.config.dataset;
+  const c = manifest?.achievable ?? (dataset ? datasetCeilings(dataset) : undefined);
+  return c && { trainAcc: c.trainAcc, valAcc: c.valAcc };
 }
 
 export async function readManifest(store: Store): Promise<Manifest> {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { expandGrid, GridError, parseGrid, type GridSpec } from '../core/grid/index.js';
+import { checkLevelAgainstData, expandGrid, GridError, parseGrid, type GridSpec } from '../core/grid/index.js';
 import type { Trial } from '../core/types.js';
 import { CliError, EXIT_BAD_INPUT } from './errors.js';
 
@@ -10,7 +10,10 @@ export interface LoadedGrid {
   trials: Trial[];
 }
 
-/** Read, validate and expand a grid file; every problem becomes exit 2 with `file:line:col key: message`. */
+/**
+ * Read, validate and expand a grid file; every problem becomes exit 2 with `file:line:col key: message`. Also
+ * checks the threshold level against the data the grid generates (a level no classifier can reach).
+ */
 export function loadGrid(file: string): LoadedGrid {
   let text: string;
   try {
@@ -22,6 +25,7 @@ export function loadGrid(file: string): LoadedGrid {
   }
   try {
     const spec = parseGrid(text, file);
+    checkLevelAgainstData(spec, text, file);
     return { file, text, spec, trials: expandGrid(spec) };
   } catch (err) {
     if (err instanceof GridError) throw new CliError(err.message, EXIT_BAD_INPUT);

@@ -55,5 +55,109 @@ export function makeSpirals(spec: DatasetSpec, split: 'train' | 'validation'): D
       y[mu] = j;
     }
   }
-  return { x, y, n: N, d: 2, classes: C };
+  const data: Dataset = { x, y, n: N, d: 2, classes: C };
+  return spec.coincident === 'drop' ? dropConflicting(data) : data;
+}
+
+/** Points grouped by identical input vector (exact equality of every coordinate; -0 equals 0): indices per group. */
+function groupByInput(x: ArrayLike<number>, d: number, n: number): Map<string, number[]> {
+  if (!(Number.isInteger(d) && d >= 1) || x.length !== n * d) throw new RangeError(`inputs: expected ${n} x ${d} values, got ${x.length}`);
+  const groups = new Map<string, number[]>();
+  for (let mu = 0; mu < n; mu++) {
+    let key = '';
+    for (let k = 0; k < d; k++) {
+      const v = x[mu * d + k];
+      if (Number.isNaN(v)) throw new RangeError(`inputs: point ${mu} has a NaN coordinate`);
+      // String() is exact for doubles (shortest round-trip form) and maps -0 to "0", as === does.
+      key += k === 0 ? String(v) : `,${String(v)}`;
+    }
+    const g = groups.get(key);
+    if (g) g.push(mu);
+    else groups.set(key, [mu]);
+  }
+  return groups;
+}
+
+/** The highest accuracy any classifier (any function of the input) can reach on a labelled set, and why. */
+export interface AccuracyCeiling {
+  /** correct / points. 1 unless points with different labels share an input. */
+  accuracy: number;
+  /** Points a best classifier gets right: per distinct input, the count of its most common label. */
+  correct: number;
+  points: number;
+  /** Distinct inputs shared by points of two or more labels. */
+  conflictingGroups: number;
+  /** Points at those inputs (all of them, also those of the most common label). */
+  conflictingPoints: number;
+}
+
+/**
+ * The accuracy ceiling of a data set: group the points by identical input (exact equality of coordinates,
+ * -0 = 0; NaN is rejected), each group contributes the count of its most common label, divided by N.
+ * `x` is n x d row-major, `y` the labels (n = y.length).
+ */
+export function accuracyCeiling(x: ArrayLike<number>, y: ArrayLike<number>, d = 2): AccuracyCeiling {
+  const n = y.length;
+  if (n === 0) throw new RangeError('accuracyCeiling: no points');
+  let correct = 0;
+  let conflictingGroups = 0;
+  let conflictingPoints = 0;
+  for (const members of groupByInput(x, d, n).values()) {
+    const counts = new Map<number, number>();
+    let best = 0;
+    for (const mu of members) {
+      const c = (counts.get(y[mu]) ?? 0) + 1;
+      counts.set(y[mu], c);
+      if (c > best) best = c;
+    }
+    correct += best;
+    if (counts.size > 1) {
+      conflictingGroups++;
+      conflictingPoints += members.length;
+    }
+  }
+  return { accuracy: correct / n, correct, points: n, conflictingGroups, conflictingPoints };
+}
+
+/**
+ * `dataset.coincident: drop`: the data set without every point whose input coincides with a point of a
+ * different label (points sharing an input with same-label points only are kept); order otherwise unchanged.
+ * Its accuracy ceiling is 1.
+ */
+export function dropConflicting<T extends KernelData>(data: T): T {
+  const drop = new Uint8Array(data.n);
+  let dropped = 0;
+  for (const members of groupByInput(data.x, data.d, data.n).values()) {
+    if (members.length < 2 || members.every((mu) => data.y[mu] === data.y[members[0]])) continue;
+    for (const mu of members) drop[mu] = 1;
+    dropped += members.length;
+  }
+  if (dropped === 0) return data;
+  const n = data.n - dropped;
+  const x = new Float64Array(n * data.d);
+  const y = new Int32Array(n);
+  for (let mu = 0, k = 0; mu < data.n; mu++) {
+    if (drop[mu]) continue;
+    x.set(data.x.subarray(mu * data.d, (mu + 1) * data.d), k * data.d);
+    y[k++] = data.y[mu];
+  }
+  return { ...data, x, y, n };
+}
+
+/** The accuracy ceilings of a dataset spec's training and validation sets (generated here: cheap for spirals). */
+export interface DatasetCeilings {
+  trainAcc: number;
+  valAcc: number;
+  train: AccuracyCeiling;
+  validation: AccuracyCeiling;
+}
+
+export function datasetCeilings(spec: DatasetSpec): DatasetCeilings {
+  const of = (split: 'train' | 'validation') => {
+    const data = makeSpirals(spec, split);
+    return accuracyCeiling(data.x, data.y, data.d);
+  };
+  const train = of('train');
+  const validation = of('validation');
+  return { trainAcc: train.accuracy, valAcc: validation.accuracy, train, validation };
 }

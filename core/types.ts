@@ -51,6 +51,14 @@ export interface DatasetSpec {
   seed: number;
   /** Seed of the validation set's noise. Default seed + 1_000_003 (independent stream). */
   validationSeed: number;
+  /**
+   * Points whose input coincides with a point of a different label (the generator puts point 0 of every arm at
+   * the origin). Absent or 'keep' (the authors' generator): kept, so the best achievable accuracy is below 1.
+   * 'drop': every such point is removed, in the training and the validation set alike (core/data.ts
+   * dropConflicting), so every set can be fit. Grids write it only when 'drop', so that trial ids of the
+   * default data stay as they were.
+   */
+  coincident?: 'keep' | 'drop';
 }
 
 /** How the largest Hessian eigenvalue is estimated. */

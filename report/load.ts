@@ -4,7 +4,7 @@
  * from the records (with grid.yaml's threshold settings) when thresholds.json is not written yet.
  */
 import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../activities/summary.js';
-import { GRID_KEY, MANIFEST_KEY, recordKey, type Manifest } from '../activities/manifest.js';
+import { achievableOf, GRID_KEY, MANIFEST_KEY, recordKey, type Manifest } from '../activities/manifest.js';
 import { REGRESSION_KEY } from '../activities/schedule-store.js';
 import type { RegressionReport } from '../core/regression.js';
 import { parseGrid } from '../core/grid/index.js';
@@ -63,7 +63,10 @@ export async function loadResults(store: Store, opts: { sweepId?: string } = {})
     thresholds = findThresholds(
       records.map(thresholdInputFromRecord),
       th ? { metric: th.metric, level: th.level } : {},
-      th ? { bootstrap: th.bootstrap, confidence: th.confidence, valTolerance: th.valTolerance } : {},
+      {
+        ...(th ? { bootstrap: th.bootstrap, confidence: th.confidence, valTolerance: th.valTolerance } : {}),
+        achievable: achievableOf(manifest, records),
+      },
     );
     computed = true;
   }

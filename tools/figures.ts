@@ -8,12 +8,13 @@
  *
  * A results folder is a sweep's folder in a local store (<store>/<sweepId>: trials/, thresholds.json).
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { accuracyChart, heatmapChart, sharpnessChart, svgToPng } from '../report/charts.js';
 import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
 import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
+import { achievableOf, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
 
 function readRecords(dir: string): TrialRecord[] {
   const t = path.join(dir, 'trials');
@@ -151,6 +152,10 @@ async function main(): Promise<void> {
     const records = readRecords(values.main);
     const thresholds = JSON.parse(readFileSync(path.join(values.main, 'thresholds.json'), 'utf8')) as ThresholdReport;
     const crit = thresholds.criterion;
+    // What level 'achievable' stands for: the data's ceilings from manifest.json, else recomputed from the records.
+    const manifestFile = path.join(values.main, MANIFEST_KEY);
+    const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
+    const achievable = achievableOf(manifest, records);
     const byLr: Record<string, ReturnType<typeof thresholdBrief>> = {};
     for (const lr of uniq(records.map((r) => r.config.lr))) {
       const mine = records.filter((r) => r.config.lr === lr);
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
         bootstrap: thresholds.bootstrap.replicates,
         confidence: thresholds.bootstrap.confidence,
         valTolerance: thresholds.valTolerance,
+        achievable,
       });
       byLr[String(lr)] = thresholdBrief(rep);
       for (const metric of ['trainAcc', 'valAcc'] as const) {
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
     }
     const secondary: Record<string, unknown> = {};
     for (const level of (values.levels ?? '').split(',').filter(Boolean).map(Number)) {
-      const opts = { bootstrap: thresholds.bootstrap.replicates, confidence: thresholds.bootstrap.confidence, valTolerance: thresholds.valTolerance };
+      const opts = { bootstrap: thresholds.bootstrap.replicates, confidence: thresholds.bootstrap.confidence, valTolerance: thresholds.valTolerance, achievable };
       const rep = findThresholds(records.map(thresholdInputFromRecord), { ...crit, level }, opts);
       const perLr: Record<string, ReturnType<typeof thresholdBrief>> = {};
       for (const lr of uniq(records.map((r) => r.config.lr))) {

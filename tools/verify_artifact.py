@@ -358,12 +358,15 @@ def verify(artifact_path, record_path=None, rtol=1e-3, fd=True, fd_max_params=20
     # Training set: size, class order (arm 0 first), radii r_i = i/(n-1), angular noise.
     ds = cfg["dataset"]
     n = ds["pointsPerClass"]
-    if N != n * C:
-        fail(f"training set has {N} points, expected C * n = {C * n}")
+    # coincident: drop removes every point at an input shared with another label: for the spirals (n >= 2) exactly
+    # point i = 0 of every arm, which all lie at the origin (other points of one radius differ in angle by 2 pi j / C).
+    arm_i = np.arange(1 if ds.get("coincident") == "drop" else 0, n)
+    if N != len(arm_i) * C:
+        fail(f"training set has {N} points, expected {len(arm_i) * C} ({n} per arm, coincident {ds.get('coincident', 'keep')})")
     else:
-        if not np.array_equal(y, np.repeat(np.arange(C), n)):
+        if not np.array_equal(y, np.repeat(np.arange(C), len(arm_i))):
             fail("training labels are not in arm order 0..C-1, n points each")
-        i = np.tile(np.arange(n), C)
+        i = np.tile(arm_i, C)
         denom = n - 1 if n > 1 else 1
         r = np.hypot(X[:, 0], X[:, 1])
         rerr = float(np.max(np.abs(r - i / denom)))
@@ -371,7 +374,7 @@ def verify(artifact_path, record_path=None, rtol=1e-3, fd=True, fd_max_params=20
         if rerr > 1e-12:
             fail(f"radii differ from i/(n-1) by up to {rerr:.3g}")
         ang = np.arctan2(X[:, 1], X[:, 0])
-        base_ang = 2 * np.pi * np.repeat(np.arange(C), n) / C + ds["revolutions"] * np.pi * i / denom
+        base_ang = 2 * np.pi * np.repeat(np.arange(C), len(arm_i)) / C + ds["revolutions"] * np.pi * i / denom
         resid = np.angle(np.exp(1j * (ang - base_ang)))[i > 0]
         out["angularNoiseStd"] = float(np.std(resid))
         if ds["noise"] > 0 and resid.size >= 30 and not (0.5 * ds["noise"] < np.std(resid) < 1.5 * ds["noise"]):

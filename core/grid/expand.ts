@@ -19,6 +19,8 @@ export function datasetOf(spec: GridSpec): DatasetSpec {
     noise: d.noise,
     seed: d.seed,
     validationSeed: d.validationSeed ?? d.seed + VALIDATION_SEED_OFFSET,
+    // Only when it changes the data: the default ('keep', or absent) keeps the trial ids it always had.
+    ...(d.coincident === 'drop' ? { coincident: 'drop' as const } : {}),
   };
 }
 

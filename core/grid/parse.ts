@@ -54,6 +54,14 @@ function findPairKey(doc: Document, path: readonly PropertyKey[]): number | unde
   return undefined;
 }
 
+/** An issue at `path` of a grid file's text, for checks made after parsing (e.g. against the data it generates). */
+export function issueAt(text: string, file: string, path: readonly PropertyKey[], message: string): GridIssue {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const pos = locate(doc, lineCounter, path);
+  return { file, line: pos.line, col: pos.col, key: keyOf(path), message };
+}
+
 function describeZodIssue(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys;

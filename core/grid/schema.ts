@@ -35,6 +35,14 @@ export const datasetSchema = z
     seed: nonNegativeInt.default(0),
     /** Seed of the validation noise; default: seed + 1000003. */
     validationSeed: nonNegativeInt.optional(),
+    /**
+     * Points whose input coincides with a point of a different label (point 0 of every arm lies at the origin).
+     * Absent or 'keep' (the authors' generator): kept; no classifier can fit them all, so the training set's
+     * achievable accuracy is (N - C + 1)/N (298/300 by default). 'drop': every such point is removed, from the
+     * training and the validation set, so both can be fit exactly (297 training points by default). It changes
+     * the data, so the trial ids.
+     */
+    coincident: z.enum(['keep', 'drop']).optional(),
   })
   .strict();
 
@@ -92,15 +100,28 @@ export const thresholdSchema = z
   .object({
     /** Which final metric decides that a network "fits". */
     metric: z.enum(['trainAcc', 'valAcc', 'trainLoss', 'trainLossStatic', 'valLoss']).default('trainAcc'),
-    /** The level it must reach (at least, for accuracies; at most, for losses). */
-    level: z.number().finite().default(1),
+    /**
+     * The level it must reach (at least, for accuracies; at most, for losses). 'achievable' (default; accuracy
+     * metrics only): the best accuracy any classifier can reach on the data (points at coinciding inputs with
+     * different labels count once), so "fits the training set" is reachable. A number: a fixed level, in [0, 1]
+     * for accuracies and at most that ceiling (`sweep validate` checks it against the data); required for losses.
+     */
+    level: z.union([z.literal('achievable'), z.number().finite()]).default('achievable'),
     /** Tolerance below the best validation accuracy for "smallest P within tolerance". */
     valTolerance: z.number().nonnegative().max(1).default(0.01),
     /** Bootstrap replicates over seeds for the confidence interval. */
     bootstrap: z.number().int().min(0).max(100000).default(1000),
     confidence: z.number().gt(0).lt(1).default(0.95),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => {
+    const accuracy = t.metric === 'trainAcc' || t.metric === 'valAcc';
+    if (t.level === 'achievable' && !accuracy) {
+      ctx.addIssue({ code: 'custom', path: ['level'], message: `'achievable' is only defined for trainAcc and valAcc; give ${t.metric} a numeric level` });
+    } else if (typeof t.level === 'number' && accuracy && !(t.level >= 0 && t.level <= 1)) {
+      ctx.addIssue({ code: 'custom', path: ['level'], message: `an accuracy level must lie in [0, 1], got ${t.level}` });
+    }
+  });
 
 export const executionSchema = z
   .object({

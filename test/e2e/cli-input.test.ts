@@ -90,3 +90,52 @@ describe('malformed grid files', () => {
     }
   });
 });
+
+/**
+ * A threshold level the data cannot reach is bad input too: exit 2 at `threshold.level`, from the grid file alone
+ * (the data is generated to check it), before any server is contacted. Needs no server: start is pointed at an
+ * address nothing listens on, and fails on the grid first.
+ */
+describe('threshold level against the data', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-level-'));
+  const env = cleanEnv({ SWEEP_STORE: path.join(dir, 'store') });
+  // The default spirals (3 x 100 points): the three arms' first points coincide at the origin.
+  const grid = (level: string) => `name: level
+training:
+  steps: 100
+grid:
+  width: [2, 4]
+  lr: [0.5]
+  loss: [ce]
+  seed: [0, 1]
+threshold:
+  metric: trainAcc
+  level: ${level}
+`;
+  const write = (name: string, level: string) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, grid(level));
+    return file;
+  };
+
+  it('level 1 on the default spirals: exit 2 at grid.yaml:11, for validate and start, nothing started', async () => {
+    const file = write('grid.yaml', '1');
+    for (const args of [['validate', file], ['start', file, '--address', '127.0.0.1:1', '--wait']]) {
+      const run = await runCli(args, env, 60_000);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim()).toBe(
+        `${file}:11:3 threshold.level: 1 is above the best accuracy any classifier can reach on this training set ` +
+          "(298/300 = 0.99333: 3 points at coinciding inputs with different labels); use 'achievable' or a level <= 0.99333",
+      );
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it("level 'achievable' and level 0.99 validate", async () => {
+    for (const [name, level] of [['achievable.yaml', 'achievable'], ['fixed.yaml', '0.99']]) {
+      const run = await runCli(['validate', write(name, level)], env, 60_000);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('ok, 4 trials');
+    }
+  });
+});

@@ -112,6 +112,19 @@ describe('grid expansion', () => {
     }
   });
 
+  it("threshold.level: 'achievable' by default, or a number; 'achievable' needs an accuracy metric", () => {
+    expect(parseGrid(base, 'g.yaml').threshold.level).toBe('achievable');
+    expect(parseGrid(`${base}threshold:\n  level: 0.99\n`, 'g.yaml').threshold.level).toBe(0.99);
+    expect(parseGrid(`${base}threshold:\n  metric: trainLoss\n  level: 0.01\n`, 'g.yaml').threshold.level).toBe(0.01);
+    // level left out: located at the threshold section that defaults it
+    expect(issuesOf(`${base}threshold:\n  metric: valLoss\n`)).toMatchObject([
+      { line: 11, key: 'threshold.level', message: "'achievable' is only defined for trainAcc and valAcc; give valLoss a numeric level" },
+    ]);
+    expect(issuesOf(`${base}threshold:\n  level: 1.5\n`)).toMatchObject([
+      { line: 12, key: 'threshold.level', message: 'an accuracy level must lie in [0, 1], got 1.5' },
+    ]);
+  });
+
   it('parses the shipped examples', () => {
     for (const f of ['examples/quick.yaml', 'examples/paper.yaml']) {
       expect(expandGrid(parseGrid(readFileSync(f, 'utf8'), f)).length).toBeGreaterThan(0);
