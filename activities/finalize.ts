@@ -1,11 +1,12 @@
 import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
-import { findThresholds, thresholdInputFromRecord } from '../core/thresholds.js';
+import { findThresholds, thresholdArgsOf, thresholdInputFromRecord } from '../core/thresholds.js';
 import type { TrialRecord } from '../core/types.js';
 import type { FinalizeInput, FinalizeOutput } from './contracts.js';
 import { briefOf, SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './summary.js';
 import { achievableOf, GRID_KEY, recordKey, type Manifest } from './manifest.js';
 import { writeTables } from './tables.js';
+import { findingsOf } from '../core/thresholds/findings.js';
 import { writeReport } from '../report/write.js';
 import { mapLimit } from '../core/map-limit.js';
 
@@ -25,14 +26,9 @@ export async function finalizeResults(
   });
   const records = texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord);
 
-  const th = spec.threshold;
-  const report = findThresholds(records.map(thresholdInputFromRecord), { metric: th.metric, level: th.level }, {
-    bootstrap: th.bootstrap,
-    confidence: th.confidence,
-    valTolerance: th.valTolerance,
-    // What level 'achievable' stands for: the data's ceilings, recorded in the manifest.
-    achievable: achievableOf(manifest, records),
-  });
+  // What level 'achievable' stands for: the data's ceilings, recorded in the manifest.
+  const { criterion, options } = thresholdArgsOf(spec.threshold, achievableOf(manifest, records));
+  const report = findThresholds(records.map(thresholdInputFromRecord), criterion, options);
   await store.put(THRESHOLDS_KEY, JSON.stringify(report, null, 2), 'application/json');
 
   const packOfTrial = new Map<string, number>();
@@ -47,6 +43,7 @@ export async function finalizeResults(
     });
 
   const thresholds = briefOf(report);
+  const findings = findingsOf(report);
   const summary: SweepSummary = {
     schema: 'dynsweep.summary/1',
     sweepId: input.sweepId,
@@ -59,6 +56,7 @@ export async function finalizeResults(
     diverged: records.filter((r) => r.diverged).length,
     failures,
     thresholds,
+    findings,
     finishedAt: new Date().toISOString(),
   };
   // trials.csv / trials.parquet and report.html (activities/tables.ts, report/), before summary.json so that a
@@ -80,5 +78,5 @@ export async function finalizeResults(
     console.error(`sweep ${input.sweepId}: report.html not written: ${(err as Error).stack ?? String(err)}`);
   }
   await store.put(SUMMARY_KEY, JSON.stringify(summary, null, 2), 'application/json');
-  return { completed: summary.completed, failed: summary.failed, diverged: summary.diverged, thresholds };
+  return { completed: summary.completed, failed: summary.failed, diverged: summary.diverged, thresholds, findings };
 }

@@ -14,19 +14,19 @@ export class ProgressView {
       this.bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {done}/{total} trials | {rate} | ETA {eta} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
+          format: '{bar} {done}/{total} trials | {rate} | ETA {left} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
           noTTYOutput: true,
           notTTYSchedule: 5000,
           hideCursor: false,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(p.totalTrials, 0, { ...payload, rate: '…', eta: '…' });
+      this.bar.start(p.totalTrials, 0, { ...payload, rate: '…', left: '…' });
     }
     const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
     const rate = `${(p.completedTrials / elapsed).toFixed(2)} trials/s`;
     const value = Math.min(p.totalTrials, done + inFlight);
-    this.bar.update(value, { ...payload, rate, eta: etaOf(elapsed, value, p.totalTrials) });
+    this.bar.update(value, { ...payload, rate, left: etaOf(elapsed, value, p.totalTrials) });
   }
 
   stop(): void {

@@ -6,6 +6,7 @@
  * - intervals.ts  censored estimates (not reached is a bound, never dropped) and percentile intervals
  * - selection.ts  the headline of a loss, honest under selection (single, declared or cross-fit), paired seeds
  */
+import type { ThresholdCriterionSpec } from './grid/schema.js';
 import { createRng } from './prng.js';
 import { LOSSES, STATIC_COUNTERPART, isDynamical, type LossName } from './types.js';
 import {
@@ -180,6 +181,17 @@ export interface ThresholdReport {
   };
   losses: LossThreshold[];
   warnings: string[];
+}
+
+/** findThresholds' criterion and options as a grid file's `threshold` section (and the data's ceilings) give them. */
+export function thresholdArgsOf(
+  spec: ThresholdCriterionSpec,
+  achievable: AchievableAccuracy | undefined,
+): { criterion: Partial<ThresholdCriterion>; options: ThresholdOptions } {
+  return {
+    criterion: { metric: spec.metric, level: spec.level },
+    options: { bootstrap: spec.bootstrap, confidence: spec.confidence, valTolerance: spec.valTolerance, achievable, compare: spec.compare },
+  };
 }
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);

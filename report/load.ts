@@ -9,7 +9,7 @@ import { REGRESSION_KEY } from '../activities/schedule-store.js';
 import type { RegressionReport } from '../core/regression.js';
 import { parseGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
-import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
+import { findThresholds, thresholdArgsOf, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
 import type { TrialRecord } from '../core/types.js';
 import { mapLimit } from '../core/map-limit.js';
 
@@ -59,15 +59,9 @@ export async function loadResults(store: Store, opts: { sweepId?: string } = {})
   let computed = false;
   if (!thresholds && records.length > 0) {
     const gridText = await store.getText(GRID_KEY);
-    const th = gridText ? parseGrid(gridText, GRID_KEY).threshold : undefined;
-    thresholds = findThresholds(
-      records.map(thresholdInputFromRecord),
-      th ? { metric: th.metric, level: th.level } : {},
-      {
-        ...(th ? { bootstrap: th.bootstrap, confidence: th.confidence, valTolerance: th.valTolerance } : {}),
-        achievable: achievableOf(manifest, records),
-      },
-    );
+    const achievable = achievableOf(manifest, records);
+    const { criterion, options } = gridText ? thresholdArgsOf(parseGrid(gridText, GRID_KEY).threshold, achievable) : { criterion: {}, options: { achievable } };
+    thresholds = findThresholds(records.map(thresholdInputFromRecord), criterion, options);
     computed = true;
   }
   const sweepId = opts.sweepId ?? summary?.sweepId ?? manifest?.sweepId ?? store.uri.split(/[\\/]/).filter(Boolean).pop() ?? 'sweep';

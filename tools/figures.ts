@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { accuracyChart, heatmapChart, sharpnessChart, svgToPng } from '../report/charts.js';
 import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
 import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
+import { median } from '../core/statistics.js';
 import { achievableOf, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
 
 function readRecords(dir: string): TrialRecord[] {
@@ -23,11 +24,8 @@ function readRecords(dir: string): TrialRecord[] {
     .map((f) => JSON.parse(readFileSync(path.join(t, f), 'utf8')) as TrialRecord);
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-};
+/** Median over seeds; NaN (written as null) when nothing is left, e.g. every trial diverged. */
+const medianOrNaN = (xs: number[]): number => (xs.length ? median(xs) : NaN);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const round = (x: number | null, d = 4): number | null => (x === null || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
 const uniq = (xs: number[]): number[] => [...new Set(xs)].sort((a, b) => a - b);
@@ -61,9 +59,9 @@ function accuracyTable(records: TrialRecord[]) {
       params: ts[0].params,
       seeds: ts.length,
       diverged: ts.filter((r) => r.diverged).length,
-      trainAcc: round(median(ts.map((r) => acc(r, 'trainAcc')))),
-      valAcc: round(median(ts.map((r) => acc(r, 'valAcc')))),
-      finalSharpnessStatic: round(median(ts.filter((r) => !r.diverged && r.final.sharpnessStatic !== null).map((r) => r.final.sharpnessStatic!))),
+      trainAcc: round(medianOrNaN(ts.map((r) => acc(r, 'trainAcc')))),
+      valAcc: round(medianOrNaN(ts.map((r) => acc(r, 'valAcc')))),
+      finalSharpnessStatic: round(medianOrNaN(ts.filter((r) => !r.diverged && r.final.sharpnessStatic !== null).map((r) => r.final.sharpnessStatic!))),
     };
   });
 }
@@ -76,9 +74,9 @@ function thresholdBrief(report: ThresholdReport) {
     width: round(l.threshold.width, 2),
     gridWidth: l.threshold.gridWidth,
     censoredBelow: l.threshold.censoredBelow,
-    sustained: l.threshold.sustained,
-    ci: l.threshold.ci ? { lower: round(l.threshold.ci.lower, 1), upper: round(l.threshold.ci.upper, 1), notReached: l.threshold.ci.notReached } : null,
-    bestCell: l.bestCell,
+    nonMonotone: l.threshold.nonMonotone,
+    ci: l.threshold.ci ? { lower: round(l.threshold.ci.lower, 1), upper: round(l.threshold.ci.upper, 1), notReached: l.threshold.ci.censored } : null,
+    selection: { method: l.selection.method, cells: l.selection.folds.map((f) => f.label) },
     validation: {
       best: round(l.validation.best),
       bestParams: l.validation.bestParams,
@@ -91,6 +89,8 @@ function thresholdBrief(report: ThresholdReport) {
           bound: l.ratioToStatic.bound,
           ci: l.ratioToStatic.ci ? { lower: round(l.ratioToStatic.ci.lower, 3), upper: round(l.ratioToStatic.ci.upper, 3) } : null,
           fractionBelowOne: round(l.ratioToStatic.fractionBelowOne, 3),
+          verdict: l.ratioToStatic.verdict,
+          pairedSeeds: l.ratioToStatic.pairedSeeds,
         }
       : null,
     cells: l.cells.map((c) => ({ label: c.label, reached: c.threshold.reached, params: round(c.threshold.params, 1), ratio: round(c.ratioToStatic?.value ?? null, 3) })),
@@ -107,7 +107,7 @@ function traceTable(records: TrialRecord[]) {
       const steps = ts[0].sharpness.step;
       const at = (s: number) => {
         const v = ts.map((r) => r.sharpness.dynamic[r.sharpness.step.indexOf(s)]).filter((x): x is number => x !== null && x !== undefined);
-        return { step: s, mean: round(mean(v), 3), median: round(median(v), 3), n: v.length };
+        return { step: s, mean: round(mean(v), 3), median: round(medianOrNaN(v), 3), n: v.length };
       };
       const marks = [0, 250, 500, 1000, 2000, 5000, steps[steps.length - 1]].filter((s, i, a) => steps.includes(s) && a.indexOf(s) === i);
       const meanCurve = steps.map((s) => at(s).mean ?? NaN);
@@ -125,8 +125,8 @@ function traceTable(records: TrialRecord[]) {
         maxOfMean: round(Math.max(...meanCurve.filter(Number.isFinite)), 3),
         firstStepMeanAbove90pctLimit: first >= 0 ? steps[first] : null,
         fractionOfSamplesAboveLimit: round(mean(above), 3),
-        finalTrainAcc: round(median(ts.map((r) => acc(r, 'trainAcc')))),
-        finalValAcc: round(median(ts.map((r) => acc(r, 'valAcc')))),
+        finalTrainAcc: round(medianOrNaN(ts.map((r) => acc(r, 'trainAcc')))),
+        finalValAcc: round(medianOrNaN(ts.map((r) => acc(r, 'valAcc')))),
       });
     }
   }

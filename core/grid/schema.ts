@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOSSES } from '../types.js';
+import { LOSSES, isDynamical, type LossName } from '../types.js';
 
 /**
  * grid.yaml, version 1. Every section but `grid` has defaults; unknown keys are errors so that a
@@ -96,6 +96,11 @@ export const axesSchema = z
   })
   .strict();
 
+/** A cell named in `threshold.compare`. */
+const declaredCellSchema = z
+  .object({ lr: finitePositive, period: positiveInt.optional(), amplitude: z.number().min(1).finite().optional() })
+  .strict();
+
 export const thresholdSchema = z
   .object({
     /** Which final metric decides that a network "fits". */
@@ -112,6 +117,15 @@ export const thresholdSchema = z
     /** Bootstrap replicates over seeds for the confidence interval. */
     bootstrap: z.number().int().min(0).max(100000).default(1000),
     confidence: z.number().gt(0).lt(1).default(0.95),
+    /**
+     * Pre-declared headline cells, per loss: the comparison decided before the data (no selection, all seeds).
+     * Dynamical losses name {lr, period, amplitude} (A > 1: A = 1 is the static control), static losses {lr}.
+     * Default: none; a loss with one candidate cell uses it, one with several is cross-fitted (docs/thresholds.md).
+     */
+    compare: z
+      .object(Object.fromEntries(LOSSES.map((l) => [l, declaredCellSchema.optional()])) as Record<LossName, z.ZodOptional<typeof declaredCellSchema>>)
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((t, ctx) => {
@@ -139,6 +153,35 @@ export const executionSchema = z
     packTimeoutS: z.number().int().min(10).default(6 * 3600),
   })
   .strict();
+
+/** Every cell named in threshold.compare must be a candidate cell of the grid. */
+function checkDeclaredCells(
+  compare: Partial<Record<LossName, z.infer<typeof declaredCellSchema>>>,
+  axes: z.infer<typeof axesSchema>,
+  ctx: z.RefinementCtx,
+): void {
+  for (const [loss, cell] of Object.entries(compare) as [LossName, z.infer<typeof declaredCellSchema>][]) {
+    if (!cell) continue;
+    const at = (...key: string[]) => ['threshold', 'compare', loss, ...key];
+    if (!axes.loss.includes(loss)) {
+      ctx.addIssue({ code: 'custom', path: at(), message: `${loss} is not in grid.loss (${axes.loss.join(', ')})` });
+      continue;
+    }
+    if (!axes.lr.includes(cell.lr)) ctx.addIssue({ code: 'custom', path: at('lr'), message: `lr ${cell.lr} is not in grid.lr (${axes.lr.join(', ')})` });
+    for (const key of ['period', 'amplitude'] as const) {
+      const v = cell[key];
+      if (!isDynamical(loss)) {
+        if (v !== undefined) ctx.addIssue({ code: 'custom', path: at(key), message: `${loss} is static: it has no ${key}` });
+      } else if (v === undefined) {
+        ctx.addIssue({ code: 'custom', path: at(), message: `a dynamical cell needs lr, period and amplitude (${key} is missing)` });
+      } else if (!(axes[key] ?? []).includes(v)) {
+        ctx.addIssue({ code: 'custom', path: at(key), message: `${key} ${v} is not in grid.${key} (${(axes[key] ?? []).join(', ')})` });
+      } else if (key === 'amplitude' && v === 1) {
+        ctx.addIssue({ code: 'custom', path: at(key), message: 'A = 1 is the static control, not a candidate: declare a cell with A > 1' });
+      }
+    }
+  }
+}
 
 export const gridSchema = z
   .object({
@@ -173,6 +216,7 @@ export const gridSchema = z
   })
   .strict()
   .superRefine((g, ctx) => {
+    checkDeclaredCells(g.threshold.compare ?? {}, g.grid, ctx);
     const dynamical = g.grid.loss.filter((l) => l !== 'ce' && l !== 'mse');
     if (dynamical.length === 0) return;
     for (const key of ['period', 'amplitude'] as const) {

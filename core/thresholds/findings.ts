@@ -5,7 +5,8 @@
  */
 import type { LossThreshold, RatioEstimate, ThresholdEstimate, ThresholdReport } from '../thresholds.js';
 
-const fmtP = (p: number): string => (p >= 100 || Number.isInteger(p) ? p.toFixed(0) : p.toPrecision(3));
+/** Parameter counts: whole numbers stay whole (a geometric mean of two grid values need not be). */
+const fmtP = (p: number): string => (p >= 100 || Math.abs(p - Math.round(p)) < 1e-6 ? p.toFixed(0) : p.toPrecision(3));
 const fmtR = (r: number): string => (r >= 10 ? r.toFixed(1) : r.toPrecision(2));
 const pct = (c: number): string => `${Math.round(c * 100)}%`;
 

@@ -125,6 +125,19 @@ describe('grid expansion', () => {
     ]);
   });
 
+  it('threshold.compare declares headline cells that must be candidate cells of the grid', () => {
+    const ok = parseGrid(`${base}threshold:\n  compare:\n    dce: {lr: 0.5, period: 20, amplitude: 5}\n    ce: {lr: 0.5}\n`, 'g.yaml');
+    expect(ok.threshold.compare).toEqual({ dce: { lr: 0.5, period: 20, amplitude: 5 }, ce: { lr: 0.5 } });
+    const bad = (cells: string) => issuesOf(`${base}threshold:\n  compare:\n${cells}`);
+    expect(bad('    dce: {lr: 0.5, period: 30, amplitude: 5}\n')).toMatchObject([{ line: 13, key: 'threshold.compare.dce.period', message: 'period 30 is not in grid.period (10, 20)' }]);
+    expect(bad('    dce: {lr: 0.5, period: 20, amplitude: 1}\n')).toMatchObject([{ line: 13, key: 'threshold.compare.dce.amplitude', message: expect.stringMatching(/A = 1 is the static control/) }]);
+    expect(bad('    dce: {lr: 0.5, period: 20}\n')).toMatchObject([{ line: 13, key: 'threshold.compare.dce', message: expect.stringMatching(/amplitude is missing/) }]);
+    expect(bad('    ce: {lr: 0.1}\n')).toMatchObject([{ line: 13, key: 'threshold.compare.ce.lr', message: 'lr 0.1 is not in grid.lr (0.5)' }]);
+    expect(bad('    ce: {lr: 0.5, period: 10}\n')).toMatchObject([{ line: 13, key: 'threshold.compare.ce.period', message: 'ce is static: it has no period' }]);
+    expect(bad('    mse: {lr: 0.5}\n')).toMatchObject([{ line: 13, key: 'threshold.compare.mse', message: 'mse is not in grid.loss (ce, dce)' }]);
+    expect(bad('    focal: {lr: 0.5}\n')[0]).toMatchObject({ line: 13, key: 'threshold.compare.focal' });
+  });
+
   it('parses the shipped examples', () => {
     for (const f of ['examples/quick.yaml', 'examples/paper.yaml']) {
       expect(expandGrid(parseGrid(readFileSync(f, 'utf8'), f)).length).toBeGreaterThan(0);
