@@ -3,8 +3,8 @@
  * thresholds.json a sweep wrote, the report's chart functions (report/charts.ts, vega-lite -> SVG) and svgToPng,
  * and core/thresholds.ts for per-learning-rate thresholds.
  *
- *   node dist/tools/figures.js --main <results folder> --traces <results folder> --out docs/figures \
- *     --numbers docs/figures/reproduction-numbers.json
+ *   node dist/tools/figures.js --main <results folder> [--main <results folder> ...] --traces <results folder> \
+ *     --out docs/figures --numbers docs/figures/reproduction-numbers.json
  *
  * A results folder is a sweep's folder in a local store (<store>/<sweepId>: trials/, thresholds.json).
  */
@@ -12,10 +12,12 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { accuracyChart, heatmapChart, sharpnessChart, svgToPng } from '../report/charts.js';
-import { findThresholds, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
+import { findThresholds, thresholdArgsOf, thresholdInputFromRecord, type ThresholdReport } from '../core/thresholds.js';
+import { findingsOf } from '../core/thresholds/findings.js';
+import { parseGrid } from '../core/grid/index.js';
 import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
 import { median } from '../core/statistics.js';
-import { achievableOf, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
+import { achievableOf, GRID_KEY, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
 
 function readRecords(dir: string): TrialRecord[] {
   const t = path.join(dir, 'trials');
@@ -93,7 +95,22 @@ function thresholdBrief(report: ThresholdReport) {
           pairedSeeds: l.ratioToStatic.pairedSeeds,
         }
       : null,
-    cells: l.cells.map((c) => ({ label: c.label, reached: c.threshold.reached, params: round(c.threshold.params, 1), ratio: round(c.ratioToStatic?.value ?? null, 3) })),
+    cells: l.cells.map((c) => ({
+      label: c.label,
+      control: c.control,
+      reached: c.threshold.reached,
+      params: round(c.threshold.params, 1),
+      ci: c.threshold.ci ? { lower: round(c.threshold.ci.lower, 1), upper: round(c.threshold.ci.upper, 1) } : null,
+      nonMonotone: c.threshold.nonMonotone ? { firstMet: c.threshold.nonMonotone.firstMet.width, lostAt: c.threshold.nonMonotone.lostAt.width } : null,
+      ratio: c.ratioToStatic
+        ? {
+            value: round(c.ratioToStatic.value, 3),
+            bound: c.ratioToStatic.bound,
+            ci: c.ratioToStatic.ci ? { lower: round(c.ratioToStatic.ci.lower, 3), upper: round(c.ratioToStatic.ci.upper, 3) } : null,
+            verdict: c.ratioToStatic.verdict,
+          }
+        : null,
+    })),
   }));
 }
 
@@ -133,79 +150,55 @@ function traceTable(records: TrialRecord[]) {
   return out;
 }
 
+/**
+ * Thresholds of a results folder as the product computes them now: the grid's criterion (grid.yaml), the data's
+ * ceilings (manifest.json), core/thresholds.ts. Not the thresholds.json stored at the time, so that a folder
+ * recorded before a change of the statistics is analysed with the current ones.
+ */
+function thresholdsOf(dir: string, records: TrialRecord[]): { report: ThresholdReport; name: string } {
+  const manifestFile = path.join(dir, MANIFEST_KEY);
+  const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
+  const spec = parseGrid(readFileSync(path.join(dir, GRID_KEY), 'utf8'), GRID_KEY);
+  const { criterion, options } = thresholdArgsOf(spec.threshold, achievableOf(manifest, records));
+  return { report: findThresholds(records.map(thresholdInputFromRecord), criterion, options), name: manifest?.name ?? path.basename(dir) };
+}
+
+/** Per width, seeds that fit on their own, for every cell of every loss. */
+function fitTable(report: ThresholdReport) {
+  return report.losses.flatMap((l) => l.cells.map((c) => ({ loss: l.loss, cell: c.label, control: c.control, fit: c.curve.map((p) => ({ width: p.width, params: p.params, fit: p.fit, seeds: p.seeds, diverged: p.diverged })) })));
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      main: { type: 'string' },
+      /** Results folders of thresholds sweeps (repeatable); figures are prefixed with the sweep's name. */
+      main: { type: 'string', multiple: true },
       traces: { type: 'string' },
       out: { type: 'string', default: 'docs/figures' },
       numbers: { type: 'string' },
-      /** Extra criterion levels (same metric) to report besides the grid's, e.g. "0.95,0.9". */
-      levels: { type: 'string' },
     },
   });
   const out = values.out!;
   mkdirSync(out, { recursive: true });
   const numbers: Record<string, unknown> = {};
 
-  if (values.main) {
-    const records = readRecords(values.main);
-    const thresholds = JSON.parse(readFileSync(path.join(values.main, 'thresholds.json'), 'utf8')) as ThresholdReport;
-    const crit = thresholds.criterion;
-    // What level 'achievable' stands for: the data's ceilings from manifest.json, else recomputed from the records.
-    const manifestFile = path.join(values.main, MANIFEST_KEY);
-    const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
-    const achievable = achievableOf(manifest, records);
-    const byLr: Record<string, ReturnType<typeof thresholdBrief>> = {};
-    for (const lr of uniq(records.map((r) => r.config.lr))) {
-      const mine = records.filter((r) => r.config.lr === lr);
-      const rep = findThresholds(mine.map(thresholdInputFromRecord), crit, {
-        bootstrap: thresholds.bootstrap.replicates,
-        confidence: thresholds.bootstrap.confidence,
-        valTolerance: thresholds.valTolerance,
-        achievable,
-      });
-      byLr[String(lr)] = thresholdBrief(rep);
-      for (const metric of ['trainAcc', 'valAcc'] as const) {
-        await png(
-          out,
-          `accuracy-${metric === 'trainAcc' ? 'train' : 'val'}-lr${lr}.png`,
-          await accuracyChart(mine, rep, { metric, title: `Final ${metric === 'trainAcc' ? 'training' : 'validation'} accuracy vs P, η = ${lr}` }),
-        );
-      }
+  for (const dir of values.main ?? []) {
+    const records = readRecords(dir);
+    const { report, name } = thresholdsOf(dir, records);
+    for (const metric of ['trainAcc', 'valAcc'] as const) {
+      await png(out, `${name}-accuracy-${metric === 'trainAcc' ? 'train' : 'val'}.png`, await accuracyChart(records, report, { metric }));
     }
-    await png(out, 'accuracy-train.png', await accuracyChart(records, thresholds, { metric: 'trainAcc' }));
-    await png(out, 'accuracy-val.png', await accuracyChart(records, thresholds, { metric: 'valAcc' }));
     for (const loss of ['dce', 'dmse1', 'dmse2'] as LossName[]) {
-      if (!records.some((r) => r.config.loss === loss)) continue;
-      const lrs = uniq(records.map((r) => r.config.lr));
-      await png(out, `heatmap-val-${loss}.png`, await heatmapChart(records, { loss, lr: lrs[lrs.length - 1], columns: 7 }));
-    }
-    const dceRecords = records.filter((r) => r.config.loss === 'dce');
-    if (dceRecords.length) {
-      const A = Math.max(...dceRecords.map((r) => r.config.amplitude ?? 1));
-      const T = Math.min(...dceRecords.map((r) => r.config.period ?? Infinity));
-      await png(out, 'sharpness-dce.png', await sharpnessChart(records, { loss: 'dce', period: T, amplitude: A, maxWidths: 3 }));
-    }
-    const secondary: Record<string, unknown> = {};
-    for (const level of (values.levels ?? '').split(',').filter(Boolean).map(Number)) {
-      const opts = { bootstrap: thresholds.bootstrap.replicates, confidence: thresholds.bootstrap.confidence, valTolerance: thresholds.valTolerance, achievable };
-      const rep = findThresholds(records.map(thresholdInputFromRecord), { ...crit, level }, opts);
-      const perLr: Record<string, ReturnType<typeof thresholdBrief>> = {};
-      for (const lr of uniq(records.map((r) => r.config.lr))) {
-        const mine = records.filter((r) => r.config.lr === lr);
-        perLr[String(lr)] = thresholdBrief(findThresholds(mine.map(thresholdInputFromRecord), { ...crit, level }, opts));
+      for (const lr of uniq(records.filter((r) => r.config.loss === loss).map((r) => r.config.lr))) {
+        const periods = uniq(records.filter((r) => r.config.loss === loss).map((r) => r.config.period ?? 0));
+        const amplitudes = uniq(records.filter((r) => r.config.loss === loss).map((r) => r.config.amplitude ?? 0));
+        if (periods.length * amplitudes.length > 1) await png(out, `${name}-heatmap-val-${loss}-lr${lr}.png`, await heatmapChart(records, { loss, lr, columns: 7 }));
       }
-      secondary[String(level)] = { all: thresholdBrief(rep), byLr: perLr };
-      await png(
-        out,
-        `accuracy-train-level${level}.png`,
-        await accuracyChart(records, rep, { metric: crit.metric === 'valAcc' ? 'valAcc' : 'trainAcc', title: `Final training accuracy vs P, threshold at level ${level}` }),
-      );
     }
     const wall = new Map<string, number>();
     for (const r of records) wall.set(`${r.config.width}|${r.config.loss === 'ce' || r.config.loss === 'dce' ? 'ce' : 'mse'}|${r.wallTimeS}`, r.wallTimeS);
-    numbers.main = {
+    numbers[name] = {
+      folder: dir,
       trials: records.length,
       diverged: records.filter((r) => r.diverged).length,
       divergedByLossLr: Object.fromEntries(
@@ -213,10 +206,13 @@ async function main(): Promise<void> {
       ),
       sumOfPackWallTimeS: round([...wall.values()].reduce((a, b) => a + b, 0), 1),
       engines: [...new Set(records.map((r) => `${r.engine.name} v${r.engine.version} ${r.engine.backend}`))],
-      criterion: crit,
-      thresholds: thresholdBrief(thresholds),
-      thresholdsByLr: byLr,
-      secondaryLevels: secondary,
+      criterion: report.criterion,
+      level: report.level,
+      achievable: report.achievable,
+      findings: findingsOf(report),
+      thresholds: thresholdBrief(report),
+      fit: fitTable(report),
+      warnings: report.warnings,
       accuracy: accuracyTable(records),
     };
   }

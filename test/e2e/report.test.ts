@@ -136,6 +136,11 @@ describe('results, report and cancel on the real dev server', () => {
       }
       const losses = await page.locator('#thresholds tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-loss')));
       expect(losses).toEqual(['ce', 'dce', 'mse', 'dmse1']);
+      // The answer first: one sentence per dynamical loss (dce vs ce, dmse1 vs mse), read from the page.
+      const findings = await page.locator('#findings li').allInnerTexts();
+      expect(findings).toHaveLength(2);
+      expect(findings[0]).toMatch(/\bdce\b.*\bce\b/);
+      expect(findings[1]).toMatch(/\bdmse1\b.*\bmse\b/);
       await expect(page.locator('#metadata').innerText()).resolves.toContain(out.sweepId);
       const links = await page.locator('a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
       expect(links).toEqual([expect.stringMatching(/\/namespaces\/default\/workflows\/sweep-/)]);
