@@ -155,12 +155,13 @@ function traceTable(records: TrialRecord[]) {
  * ceilings (manifest.json), core/thresholds.ts. Not the thresholds.json stored at the time, so that a folder
  * recorded before a change of the statistics is analysed with the current ones.
  */
-function thresholdsOf(dir: string, records: TrialRecord[]): { report: ThresholdReport; name: string } {
+function thresholdsOf(dir: string, records: TrialRecord[], level?: number): { report: ThresholdReport; name: string } {
   const manifestFile = path.join(dir, MANIFEST_KEY);
   const manifest = existsSync(manifestFile) ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest) : null;
   const spec = parseGrid(readFileSync(path.join(dir, GRID_KEY), 'utf8'), GRID_KEY);
   const { criterion, options } = thresholdArgsOf(spec.threshold, achievableOf(manifest, records));
-  return { report: findThresholds(records.map(thresholdInputFromRecord), criterion, options), name: manifest?.name ?? path.basename(dir) };
+  const report = findThresholds(records.map(thresholdInputFromRecord), level === undefined ? criterion : { ...criterion, level }, options);
+  return { report, name: manifest?.name ?? path.basename(dir) };
 }
 
 /** Per width, seeds that fit on their own, for every cell of every loss. */
@@ -176,6 +177,8 @@ async function main(): Promise<void> {
       traces: { type: 'string' },
       out: { type: 'string', default: 'docs/figures' },
       numbers: { type: 'string' },
+      /** Secondary fixed levels of the grid's metric, e.g. "0.95,0.9": descriptive, beside the grid's criterion. */
+      levels: { type: 'string' },
     },
   });
   const out = values.out!;
@@ -214,6 +217,16 @@ async function main(): Promise<void> {
       fit: fitTable(report),
       warnings: report.warnings,
       accuracy: accuracyTable(records),
+      secondaryLevels: Object.fromEntries(
+        (values.levels ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map(Number)
+          .map((level) => {
+            const r = thresholdsOf(dir, records, level).report;
+            return [String(level), { findings: findingsOf(r), thresholds: thresholdBrief(r) }];
+          }),
+      ),
     };
   }
 
