@@ -39,24 +39,31 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
 
   return {
     async planSweep(input: PlanInput) {
+      const ctx = Context.current();
       let built;
       try {
-        built = buildManifest(input.sweepId, input.gridYaml, input.gridFile);
+        // Heartbeats while the grid expands (half a minute at 1,000,000 trials, past the 30 s heartbeat timeout).
+        built = await buildManifest(input.sweepId, input.gridYaml, input.gridFile, (trials) => ctx.heartbeat({ trials }));
       } catch (err) {
         if (err instanceof GridError) throw ApplicationFailure.nonRetryable(err.message, 'GridError');
         throw err;
       }
-      const { manifest, spec } = built;
+      const { manifest, spec, packs } = built;
       const store = deps.openStore(input.resultsUri);
-      Context.current().heartbeat({ trials: manifest.trials.length });
-      await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
-      await store.put(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
+      // manifest.json is about 500 bytes a trial: heartbeat while it is written, however long the store takes.
+      const beat = setInterval(() => ctx.heartbeat({ trials: manifest.trials.length }), 5_000);
+      try {
+        await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
+        await store.put(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
+      } finally {
+        clearInterval(beat);
+      }
       const ex = spec.execution;
       return {
         name: manifest.name,
         gridHash: manifest.gridHash,
         totalTrials: manifest.trials.length,
-        packs: manifest.packs.map((p) => ({ index: p.index, width: p.width, size: p.trialIds.length, label: packLabel(manifest, p.index) })),
+        packs: packs.map((p) => ({ index: p.index, width: p.width, size: p.trials.length, label: packLabel(p) })),
         taskQueue: ex.taskQueue,
         maxConcurrentPacks: ex.maxConcurrentPacks,
         maxAttempts: ex.maxAttempts,

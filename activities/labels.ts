@@ -1,5 +1,4 @@
-import type { TrialRecord } from '../core/types.js';
-import type { Manifest } from './manifest.js';
+import type { Pack, TrialRecord } from '../core/types.js';
 
 /** Distinct values, in first-seen order, as "a,b,c" (or "a..b (n)" when many). */
 function list(values: (number | string | null)[]): string {
@@ -8,11 +7,9 @@ function list(values: (number | string | null)[]): string {
 }
 
 /** What a pack trains, in one short line for the UI: "4 trials · w=8 · ce,dce · lr 0.5 · T 40 · A 3 · seeds 0,1". */
-export function packLabel(manifest: Manifest, index: number): string {
-  const def = manifest.packs[index];
-  const ids = new Set(def.trialIds);
-  const cfgs = manifest.trials.filter((t) => ids.has(t.id)).map((t) => t.config);
-  const parts = [`${cfgs.length} trial${cfgs.length === 1 ? '' : 's'}`, `w=${def.width}`, list(cfgs.map((c) => c.loss)), `lr ${list(cfgs.map((c) => c.lr))}`];
+export function packLabel(pack: Pick<Pack, 'width' | 'trials'>): string {
+  const cfgs = pack.trials.map((t) => t.config);
+  const parts = [`${cfgs.length} trial${cfgs.length === 1 ? '' : 's'}`, `w=${pack.width}`, list(cfgs.map((c) => c.loss)), `lr ${list(cfgs.map((c) => c.lr))}`];
   const periods = cfgs.map((c) => c.period).filter((p) => p !== null);
   if (periods.length > 0) parts.push(`T ${list(periods)}`, `A ${list(cfgs.map((c) => c.amplitude).filter((a) => a !== null))}`);
   parts.push(`seeds ${list(cfgs.map((c) => c.seed))}`, `${cfgs[0]?.steps ?? 0} steps`);

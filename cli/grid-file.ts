@@ -1,18 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { checkLevelAgainstData, expandGrid, GridError, parseGrid, type GridSpec } from '../core/grid/index.js';
-import type { Trial } from '../core/types.js';
+import { checkLevelAgainstData, GridError, parseGrid, countTrials, type GridSpec } from '../core/grid/index.js';
 import { CliError, EXIT_BAD_INPUT } from './errors.js';
 
 export interface LoadedGrid {
   file: string;
   text: string;
   spec: GridSpec;
-  trials: Trial[];
+  /** How many trials the grid makes, counted from its axes: the CLI never expands a grid (planSweep does). */
+  trialCount: number;
 }
 
 /**
- * Read, validate and expand a grid file; every problem becomes exit 2 with `file:line:col key: message`. Also
- * checks the threshold level against the data the grid generates (a level no classifier can reach).
+ * Read and validate a grid file and count its trials; every problem becomes exit 2 with `file:line:col key: message`.
+ * Also checks the threshold level against the data the grid generates (a level no classifier can reach).
  */
 export function loadGrid(file: string): LoadedGrid {
   let text: string;
@@ -26,7 +26,7 @@ export function loadGrid(file: string): LoadedGrid {
   try {
     const spec = parseGrid(text, file);
     checkLevelAgainstData(spec, text, file);
-    return { file, text, spec, trials: expandGrid(spec) };
+    return { file, text, spec, trialCount: countTrials(spec.grid) };
   } catch (err) {
     if (err instanceof GridError) throw new CliError(err.message, EXIT_BAD_INPUT);
     throw err;

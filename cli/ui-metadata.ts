@@ -3,7 +3,8 @@
  * details (the live counts come from the workflow's current details), and its search attributes.
  */
 import type { SearchAttributePair } from '@temporalio/common';
-import type { Trial } from '../core/types.js';
+import type { GridSpec } from '../core/grid/index.js';
+import { isDynamical } from '../core/types.js';
 import { GRID_HASH_KEY, SWEEP_NAME_KEY, SWEEP_STATUS_KEY, SWEEP_VERDICT_KEY } from '../workflows/definitions.js';
 
 function distinct<T>(values: T[]): T[] {
@@ -19,26 +20,27 @@ export interface SweepMeta {
   name: string;
   gridHash: string;
   gridFile: string;
-  trials: Trial[];
+  /** Everything below is read from the grid's axes, never from its expanded trials. */
+  spec: GridSpec;
+  trials: number;
 }
 
 export function staticSummary(m: SweepMeta, schedule?: string): string {
-  const losses = distinct(m.trials.map((t) => t.config.loss)).join(',');
+  const g = m.spec.grid;
   const head = schedule ? `scheduled sweep ${schedule}` : `sweep ${m.name}`;
-  return `${head}: ${m.trials.length} trials · ${losses} · widths ${range(m.trials.map((t) => t.config.width))} · grid ${m.gridHash.slice(0, 8)}`;
+  return `${head}: ${m.trials} trials · ${g.loss.join(',')} · widths ${range(g.width)} · grid ${m.gridHash.slice(0, 8)}`;
 }
 
 export function staticDetails(m: SweepMeta, where: { resultsUri: string; sweepId?: string; schedule?: { name: string; cron: string } }): string {
-  const c = m.trials.map((t) => t.config);
+  const g = m.spec.grid;
   const lines = [
     `**${m.name}** from \`${m.gridFile}\` · grid hash \`${m.gridHash}\``,
     '',
-    `- trials: ${m.trials.length} · steps ${range(c.map((x) => x.steps))} · engine ${distinct(c.map((x) => x.engine)).join(', ')}`,
-    `- losses: ${distinct(c.map((x) => x.loss)).join(', ')}`,
-    `- widths: ${range(c.map((x) => x.width))} · lr: ${range(c.map((x) => x.lr))} · seeds: ${range(c.map((x) => x.seed))}`,
+    `- trials: ${m.trials} · steps ${m.spec.training.steps} · engine ${m.spec.engine}`,
+    `- losses: ${g.loss.join(', ')}`,
+    `- widths: ${range(g.width)} · lr: ${range(g.lr)} · seeds: ${range(g.seed)}`,
   ];
-  const periods = c.map((x) => x.period).filter((p): p is number => p !== null);
-  if (periods.length > 0) lines.push(`- periods T: ${range(periods)} · amplitudes A: ${range(c.map((x) => x.amplitude).filter((a): a is number => a !== null))}`);
+  if (g.loss.some(isDynamical)) lines.push(`- periods T: ${range(g.period ?? [])} · amplitudes A: ${range(g.amplitude ?? [])}`);
   if (where.schedule) {
     lines.push(
       `- schedule **${where.schedule.name}** (cron \`${where.schedule.cron}\`): each run is judged against the baseline (regression.json)`,

@@ -10,7 +10,7 @@ import {
 import type { SearchAttributePair } from '@temporalio/common';
 import { gridHash, nameOf } from '../../activities/manifest.js';
 import { listRuns, readPinned, SCHEDULE_NAME, type ScheduleRunEntry } from '../../activities/schedule-store.js';
-import { expandGrid, parseGrid } from '../../core/grid/index.js';
+import { countTrials, parseGrid } from '../../core/grid/index.js';
 import { openStore } from '../../storage/open.js';
 import { CONTROL_QUEUE, SWEEP_VERDICT_KEY, type SweepInput, type SweepResult } from '../../workflows/definitions.js';
 import type { sweepWorkflow } from '../../workflows/sweep.js';
@@ -73,7 +73,7 @@ function inputOf(desc: ScheduleDescription): SweepInput {
 }
 
 function actionOf(name: string, grid: LoadedGrid, storeUri: string, cron: string, typed: SearchAttributePair[] | undefined): ScheduleOptionsStartWorkflowAction<typeof sweepWorkflow> {
-  const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, trials: grid.trials };
+  const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, spec: grid.spec, trials: grid.trialCount };
   const input: SweepInput = { sweepId: name, resultsUri: storeUri, gridYaml: grid.text, gridFile: grid.file, schedule: { name, storeRoot: storeUri } };
   return {
     type: 'startWorkflow',
@@ -211,8 +211,8 @@ const create = handler(async (args: CreateArgs) => {
     }
     const { desc } = await describeOrFail(target, args.name);
     const view = await viewOf(desc, false);
-    if (args.json) out(JSON.stringify({ ...view, trials: grid.trials.length }));
-    else out(`schedule ${args.name} created: ${grid.trials.length} trials per run, cron "${args.cron}", next ${view.nextRuns[0] ?? '-'}\nresults: ${root.uri}/${args.name}-<scheduled time>/`);
+    if (args.json) out(JSON.stringify({ ...view, trials: grid.trialCount }));
+    else out(`schedule ${args.name} created: ${grid.trialCount} trials per run, cron "${args.cron}", next ${view.nextRuns[0] ?? '-'}\nresults: ${root.uri}/${args.name}-<scheduled time>/`);
     return EXIT_OK;
   });
 });
@@ -255,7 +255,7 @@ const update = handler(async (args: UpdateArgs) => {
 /** The grid a schedule runs (for an update that changes only the cron). */
 function loadGridText(input: SweepInput): LoadedGrid {
   const spec = parseGrid(input.gridYaml, input.gridFile);
-  return { file: input.gridFile, text: input.gridYaml, spec, trials: expandGrid(spec) };
+  return { file: input.gridFile, text: input.gridYaml, spec, trialCount: countTrials(spec.grid) };
 }
 
 const list = handler(async (args: Common) =>

@@ -43,7 +43,7 @@ export const handle = handler(async (args: StartArgs) => {
     throw new CliError(`results store ${root.uri} is not usable: ${(err as Error).message}`, EXIT_FAILED);
   }
 
-  const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, trials: grid.trials };
+  const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, spec: grid.spec, trials: grid.trialCount };
   const target = await connect(args);
   try {
     const workflowId = workflowIdOf(sweepId);
@@ -70,11 +70,11 @@ export const handle = handler(async (args: StartArgs) => {
         return target.client.workflow.start<typeof SweepWorkflowFn>('sweepWorkflow', options);
       });
     const uiUrl = workflowUrl(target, workflowId);
-    process.stderr.write(`sweep ${sweepId}: ${grid.trials.length} trials\nweb UI: ${uiUrl}\n`);
+    process.stderr.write(`sweep ${sweepId}: ${grid.trialCount} trials\nweb UI: ${uiUrl}\n`);
     if (!target.local) await warnWithoutWorkers(target, grid.spec.execution.taskQueue);
     if (!args.wait) {
       if (args.json) {
-        process.stdout.write(`${JSON.stringify({ sweepId, workflowId, status: 'running', trials: grid.trials.length, resultsUri: results.uri, uiUrl })}\n`);
+        process.stdout.write(`${JSON.stringify({ sweepId, workflowId, status: 'running', trials: grid.trialCount, resultsUri: results.uri, uiUrl })}\n`);
       } else {
         process.stdout.write(`${sweepId}\n`);
       }

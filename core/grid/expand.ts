@@ -1,9 +1,9 @@
-import { contentHash } from '../hash.js';
+import { canonicalJson, contentHash } from '../hash.js';
 import { DATA_GENERATOR_VERSION } from '../data.js';
 import { ENGINE_VERSIONS } from '../engines/versions.js';
 import { INIT_VERSIONS } from '../model.js';
 import { isDynamical, lossFamily, type DatasetSpec, type Pack, type Trial, type TrialConfig } from '../types.js';
-import type { GridSpec } from './schema.js';
+import { trialsPerWidth, type GridSpec } from './schema.js';
 
 /** Default offset between the training and validation noise seeds: an independent stream. */
 const VALIDATION_SEED_OFFSET = 1_000_003;
@@ -42,16 +42,20 @@ export function trialId(config: TrialConfig): string {
   return contentHash({ config, ...codeVersions(config) });
 }
 
-/**
- * Expand the grid into trials. Static losses (ce, mse) ignore period and amplitude, so they are
- * crossed only with width x lr x seed; dynamical losses with width x lr x period x amplitude x seed.
- * Order: loss, width, lr, period, amplitude, seed (as listed in the file).
- */
+/** The grid's trials, in trialsOf's order. */
 export function expandGrid(spec: GridSpec): Trial[] {
+  return [...trialsOf(spec)];
+}
+
+/**
+ * The grid's trials, one at a time (a caller can pause between them, e.g. to heartbeat). Static losses (ce, mse)
+ * ignore period and amplitude, so they are crossed only with width x lr x seed; dynamical losses with
+ * width x lr x period x amplitude x seed. Order: loss, width, lr, period, amplitude, seed (as listed in the file).
+ */
+export function* trialsOf(spec: GridSpec): Generator<Trial> {
   const dataset = datasetOf(spec);
   const t = spec.training;
   const g = spec.grid;
-  const trials: Trial[] = [];
   for (const loss of g.loss) {
     const dyn = isDynamical(loss);
     const periods: (number | null)[] = dyn ? (g.period ?? []) : [null];
@@ -78,10 +82,9 @@ export function expandGrid(spec: GridSpec): Trial[] {
                 sharpness: { method: t.sharpness.method, iterations: t.sharpness.iterations, tolerance: t.sharpness.tolerance },
                 engine: spec.engine,
               };
-              trials.push({ id: trialId(config), config });
+              yield { id: trialId(config), config };
             }
   }
-  return trials;
 }
 
 /**
@@ -90,9 +93,14 @@ export function expandGrid(spec: GridSpec): Trial[] {
  */
 export function planPacks(trials: Trial[], packSize: number): Pack[] {
   const groups = new Map<string, Trial[]>();
+  // A grid's trials share one dataset object: serialised once, not hashed with every trial (that hash was a third
+  // of planning's time).
+  const datasets = new Map<DatasetSpec, string>();
   for (const trial of trials) {
     const c = trial.config;
-    const key = contentHash({ w: c.width, d: c.dataset, f: lossFamily(c.loss), s: c.steps, i: c.init, e: c.engine });
+    let d = datasets.get(c.dataset);
+    if (d === undefined) datasets.set(c.dataset, (d = canonicalJson(c.dataset)));
+    const key = JSON.stringify([c.width, d, lossFamily(c.loss), c.steps, c.init, c.engine]);
     const list = groups.get(key);
     if (list) list.push(trial);
     else groups.set(key, [trial]);
@@ -104,4 +112,11 @@ export function planPacks(trials: Trial[], packSize: number): Pack[] {
     }
   }
   return packs;
+}
+
+/** How many packs planPacks makes of the grid's trials, counted from the axes (nothing is expanded). */
+export function countPacks(spec: GridSpec): number {
+  let perWidth = 0;
+  for (const n of Object.values(trialsPerWidth(spec.grid))) perWidth += Math.ceil(n / spec.execution.packSize);
+  return perWidth * spec.grid.width.length;
 }

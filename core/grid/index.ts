@@ -1,4 +1,4 @@
-export { parseGrid, formatIssue, GridError, type GridIssue } from './parse.js';
-export { gridSchema, type GridSpec, type ExecutionSpec, type ThresholdCriterionSpec } from './schema.js';
-export { expandGrid, planPacks, trialId, datasetOf, codeVersions, type CodeVersions } from './expand.js';
+export { parseGrid, formatIssue, GridError, MAX_ALIAS_VALUES, type GridIssue } from './parse.js';
+export { gridSchema, countTrials, trialsByLoss, packBytes, MAX_TRIALS, type GridSpec, type ExecutionSpec, type ThresholdCriterionSpec } from './schema.js';
+export { expandGrid, trialsOf, planPacks, countPacks, trialId, datasetOf, codeVersions, type CodeVersions } from './expand.js';
 export { levelAboveCeiling, checkLevelAgainstData } from './achievable.js';

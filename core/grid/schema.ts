@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LOSSES, isDynamical, type LossName } from '../types.js';
+import { LOSSES, isDynamical, lossFamily, type LossName } from '../types.js';
 
 /**
  * grid.yaml, version 1. Every section but `grid` has defaults; unknown keys are errors so that a
@@ -9,6 +9,41 @@ import { LOSSES, isDynamical, type LossName } from '../types.js';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 const finitePositive = z.number().positive().finite();
+
+/*
+ * Limits: what one grid may ask for, so that a sweep that cannot run is refused by `sweep validate` and `sweep start`
+ * (exit 2, at its key, nothing started) instead of failing in the workers. Each is far above what the science
+ * needs (docs/science.md: 5,320 trials, widths up to 256, 100 points per arm, 700 samples per curve).
+ */
+
+/**
+ * Trials in one sweep: 1,000,000, the largest sweep the orchestration is built to plan and run (docs/performance.md,
+ * "Planning and limits", measures planning at that size and says what still stands in the way). Counted from the
+ * axes, never by expanding them, so `sweep validate` answers at once for any grid. Not configurable: a larger study
+ * is several sweeps (several grid files, e.g. one per range of widths or seeds).
+ */
+export const MAX_TRIALS = 1_000_000;
+/** Hidden units of one network: 100,000 (600,003 parameters at 3 classes); packs of wide ones by execution.packMemoryMiB. */
+export const MAX_WIDTH = 100_000;
+/**
+ * Points of the training set, and of the validation set (classes x points per class): 100,000 each. Every step of
+ * every trial passes over all of them, the engines keep per-point buffers for every trial of a pack, and
+ * `sweep validate` generates both sets (to check the threshold level against them).
+ */
+export const MAX_POINTS = 100_000;
+/**
+ * Curve points (steps / evalEvery) and sharpness measurements (steps / sharpnessEvery) per trial: 100,000 each.
+ * They are held in memory for every trial of a pack, then written into its record and read back by finalize.
+ */
+export const MAX_SAMPLES = 100_000;
+/**
+ * Default of execution.packMemoryMiB, the memory one pack may need (packBytes estimates it): 2048 MiB. A worker
+ * trains one pack per core by default, so 2 GiB per core; it also keeps the fast engine's WebAssembly memory
+ * (at most 4 GiB per pack) far from its limit.
+ */
+export const DEFAULT_PACK_MEMORY_MIB = 2048;
+
+const fmt = (n: number) => n.toLocaleString('en-US');
 
 /** A non-empty list of distinct values. */
 function axis<T extends z.ZodType>(item: T) {
@@ -23,7 +58,7 @@ export const datasetSchema = z
     kind: z.literal('spirals').default('spirals'),
     /** Classes C (spiral arms). */
     classes: z.number().int().min(2).max(64).default(3),
-    /** Training points per arm. */
+    /** Training points per arm (classes x pointsPerClass at most MAX_POINTS). */
     pointsPerClass: z.number().int().min(2).default(100),
     /** Validation points per arm; default: as many as training. */
     validationPointsPerClass: z.number().int().min(2).optional(),
@@ -44,7 +79,19 @@ export const datasetSchema = z
      */
     coincident: z.enum(['keep', 'drop']).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    for (const key of ['pointsPerClass', 'validationPointsPerClass'] as const) {
+      const perClass = d[key];
+      if (perClass === undefined || d.classes * perClass <= MAX_POINTS) continue;
+      const set = key === 'pointsPerClass' ? 'training' : 'validation';
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: `${d.classes} classes x ${fmt(perClass)} = ${fmt(d.classes * perClass)} ${set} points, more than the ${fmt(MAX_POINTS)} allowed`,
+      });
+    }
+  });
 
 export const trainingSchema = z
   .object({
@@ -81,11 +128,24 @@ export const trainingSchema = z
   .refine((t) => t.finalStaticSteps < t.steps, {
     message: 'finalStaticSteps must be smaller than steps',
     path: ['finalStaticSteps'],
+  })
+  .superRefine((t, ctx) => {
+    for (const [key, what] of [['evalEvery', 'curve points'], ['sharpnessEvery', 'sharpness measurements']] as const) {
+      const samples = t[key] > 0 ? Math.floor(t.steps / t[key]) : 0;
+      if (samples > MAX_SAMPLES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `steps / ${key} = ${fmt(samples)} ${what} per trial, more than the ${fmt(MAX_SAMPLES)} allowed: raise ${key} to at least ${fmt(Math.ceil(t.steps / MAX_SAMPLES))}`,
+        });
+      }
+    }
   });
 
 export const axesSchema = z
   .object({
-    width: axis(positiveInt),
+    /** Hidden units, at most MAX_WIDTH. */
+    width: axis(positiveInt.max(MAX_WIDTH, { error: (i) => `width ${fmt(Number(i.input))} is more than the ${fmt(MAX_WIDTH)} hidden units allowed` })),
     lr: axis(finitePositive),
     loss: axis(z.enum(LOSSES)),
     /** Period T in steps; required when a dynamical loss is listed. */
@@ -151,8 +211,87 @@ export const executionSchema = z
     heartbeatTimeoutS: z.number().int().min(5).max(3600).default(60),
     /** Start-to-close timeout of one pack in seconds. */
     packTimeoutS: z.number().int().min(10).default(6 * 3600),
+    /**
+     * The most memory one pack may need, in MiB (packBytes estimates it per width); default
+     * DEFAULT_PACK_MEMORY_MIB (2048). Raise it for workers with the memory, e.g. a GPU worker training big packs
+     * at --concurrency 1 (docs/deploy.md). Optional, so that grids without it keep their grid hash.
+     */
+    packMemoryMiB: z.number().int().min(16).max(1024 * 1024).optional(),
   })
   .strict();
+
+type Axes = z.infer<typeof axesSchema>;
+
+/** Trials per loss the axes make, in the order of grid.loss, counted without expanding them (expandGrid). */
+export function trialsByLoss(g: Axes): Partial<Record<LossName, number>> {
+  const out: Partial<Record<LossName, number>> = {};
+  const crossed = g.width.length * g.lr.length * g.seed.length;
+  for (const loss of g.loss) out[loss] = isDynamical(loss) ? crossed * (g.period?.length ?? 0) * (g.amplitude?.length ?? 0) : crossed;
+  return out;
+}
+
+/** The grid's trial count, from its axes. */
+export function countTrials(g: Axes): number {
+  return Object.values(trialsByLoss(g)).reduce((a, b) => a + b, 0);
+}
+
+/** Trials at each width per loss family: the trials that may share a pack (planPacks). */
+export function trialsPerWidth(g: Axes): Partial<Record<'ce' | 'mse', number>> {
+  const out: Partial<Record<'ce' | 'mse', number>> = {};
+  for (const [loss, n] of Object.entries(trialsByLoss(g)) as [LossName, number][]) {
+    const f = lossFamily(loss);
+    out[f] = (out[f] ?? 0) + n / g.width.length;
+  }
+  return out;
+}
+
+/**
+ * Bytes a pack of `trials` trials at `width` needs at its peak, estimated from its largest arrays. Per trial: the
+ * sharpness solver's Krylov basis with the parameter, gradient and work vectors, iterations + 16 vectors of P
+ * float64 (P = 3 width + (width + 1) classes); per training point, engine tfjs holds float32 [N, width] activations
+ * and their products (16 of them, with the backend's unreleased memory), the other engines a few numbers per class.
+ * Measured (docs/performance.md, "Planning and limits"): fast, 16 trials at width 20,000: 491 MiB (estimate 528);
+ * tfjs on its wasm backend, 16 trials at width 4,096: 1,076 MiB (estimate 1,309).
+ */
+export function packBytes(spec: Pick<GridSpec, 'dataset' | 'training' | 'engine'>, width: number, trials: number): number {
+  const C = spec.dataset.classes;
+  const P = 3 * width + (width + 1) * C;
+  const points = C * spec.dataset.pointsPerClass;
+  const perPoint = spec.engine === 'tfjs' ? 64 * (width + C) : 32 * C;
+  return trials * (8 * P * (spec.training.sharpness.iterations + 16) + perPoint * points);
+}
+
+/** The grid's trial count against MAX_TRIALS, and its packs' memory against execution.packMemoryMiB. */
+function checkSize(g: GridSpec, ctx: z.RefinementCtx): void {
+  const total = countTrials(g.grid);
+  if (total > MAX_TRIALS) {
+    const axes = (loss: LossName) =>
+      [['widths', g.grid.width], ['lr', g.grid.lr], ...(isDynamical(loss) ? [['periods', g.grid.period], ['amplitudes', g.grid.amplitude]] : []), ['seeds', g.grid.seed]]
+        .map(([name, xs]) => `${(xs as unknown[] | undefined)?.length ?? 0} ${name as string}`)
+        .join(' x ');
+    const terms = g.grid.loss.map((l) => `${l}: ${axes(l)}`).join('; ');
+    ctx.addIssue({
+      code: 'custom',
+      path: ['grid'],
+      message: `${fmt(total)} trials (${terms}), more than the ${fmt(MAX_TRIALS)} one sweep may have: split the grid into several grid files (e.g. by width or seed) and start one sweep each`,
+    });
+  }
+  const budgetMiB = g.execution.packMemoryMiB ?? DEFAULT_PACK_MEMORY_MIB;
+  const largest = Math.min(g.execution.packSize, Math.max(...Object.values(trialsPerWidth(g.grid))));
+  const over = g.grid.width.map((w, i) => [w, i] as const).filter(([w]) => w <= MAX_WIDTH && packBytes(g, w, largest) > budgetMiB * 2 ** 20);
+  if (over.length > 0) {
+    const [w, i] = over[0];
+    const mib = Math.ceil(packBytes(g, w, largest) / 2 ** 20);
+    const more = over.length > 1 ? ` (and ${over.length - 1} more width${over.length > 2 ? 's' : ''})` : '';
+    ctx.addIssue({
+      code: 'custom',
+      path: ['grid', 'width', i],
+      message:
+        `a pack of ${largest} trial${largest === 1 ? '' : 's'} at width ${fmt(w)} needs about ${fmt(mib)} MiB${more}, more than execution.packMemoryMiB ` +
+        `(${fmt(budgetMiB)} MiB): lower execution.packSize, the width or training.sharpness.iterations, or raise execution.packMemoryMiB for workers with the memory`,
+    });
+  }
+}
 
 /** Every cell named in threshold.compare must be a candidate cell of the grid. */
 function checkDeclaredCells(
@@ -216,6 +355,7 @@ export const gridSchema = z
   })
   .strict()
   .superRefine((g, ctx) => {
+    checkSize(g, ctx);
     checkDeclaredCells(g.threshold.compare ?? {}, g.grid, ctx);
     const dynamical = g.grid.loss.filter((l) => l !== 'ce' && l !== 'mse');
     if (dynamical.length === 0) return;

@@ -139,3 +139,54 @@ threshold:
     }
   });
 });
+
+/**
+ * What cannot run is bad input too: too many trials, a width whose packs cannot fit in memory, a YAML alias bomb.
+ * Exit 2 at the key, fast, before any server is contacted (start is pointed at an address nothing listens on).
+ */
+describe('limits', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-limits-'));
+  const env = cleanEnv({ SWEEP_STORE: path.join(dir, 'store') });
+  const list = (n: number, from = 1) => `[${Array.from({ length: n }, (_, i) => i + from).join(', ')}]`;
+  const grid = (width: string, seeds = '[0]', head = '') => `${head}name: limits
+training:
+  steps: 20
+grid:
+  width: ${width}
+  lr: ${list(10)}
+  loss: [dce]
+  period: ${list(10)}
+  amplitude: ${list(10)}
+  seed: ${seeds}
+`;
+  const laughs = `a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n${'bcdefghi'
+    .split('')
+    .map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)
+    .join('\n')}\n`;
+  const cases: { name: string; text: string; expect: RegExp }[] = [
+    { name: '4,000,000 trials', text: grid(list(400), list(10, 0)), expect: /huge\.yaml:4:1 grid: 4,000,000 trials \(dce: 400 widths x 10 lr x 10 periods x 10 amplitudes x 10 seeds\), more than the 1,000,000/ },
+    { name: 'width 10^8', text: grid('[2, 100000000]'), expect: /huge\.yaml:5:14 grid\.width\[1\]: width 100,000,000 is more than the 100,000 hidden units allowed/ },
+    { name: 'alias bomb', text: laughs + grid('[2]'), expect: /huge\.yaml:5:\d+ e\[0\]: YAML aliases bring more than 10,000 values into the file/ },
+  ];
+
+  for (const c of cases) {
+    it(`${c.name}: exit 2 with a located message, for validate and start`, async () => {
+      const file = path.join(dir, 'huge.yaml');
+      writeFileSync(file, c.text);
+      for (const args of [['validate', file], ['start', file, '--address', '127.0.0.1:1', '--wait']]) {
+        const run = await runCli(args, env, 30_000);
+        expect(run.code, run.stderr).toBe(2);
+        expect(run.stderr).toMatch(c.expect);
+        expect(run.stdout).toBe('');
+      }
+    });
+  }
+
+  it('a grid of 1,000,000 trials validates (counted from its axes, not expanded)', async () => {
+    const file = path.join(dir, 'million.yaml');
+    writeFileSync(file, grid(list(100), list(10, 0)));
+    const run = await runCli(['validate', file, '--json'], env, 30_000);
+    expect(run.code, run.stderr).toBe(0);
+    expect(lastJson(run)).toMatchObject({ valid: true, trials: 1_000_000, packs: 62_500, byLoss: { dce: 1_000_000 }, trialSteps: 20_000_000 });
+  });
+});

@@ -165,8 +165,8 @@ describe('threshold.level against the data', () => {
 describe('the ceilings travel with the dataset to the thresholds', () => {
   const gridYaml = 'training:\n  steps: 10\ngrid:\n  width: [2, 4]\n  lr: [0.5]\n  loss: [ce]\n  seed: [0, 1]\n';
 
-  it('manifest.json records both ceilings; achievableOf reads them, or recomputes them for older manifests', () => {
-    const { manifest } = buildManifest('s', gridYaml, 'grid.yaml');
+  it('manifest.json records both ceilings; achievableOf reads them, or recomputes them for older manifests', async () => {
+    const { manifest } = await buildManifest('s', gridYaml, 'grid.yaml');
     expect(manifest.achievable).toEqual(datasetCeilings(defaultDatasetSpec()));
     expect(manifest.achievable).toMatchObject({ trainAcc: 298 / 300, train: { correct: 298, points: 300, conflictingGroups: 1, conflictingPoints: 3 } });
     const option = { trainAcc: 298 / 300, valAcc: 298 / 300 };
@@ -175,7 +175,7 @@ describe('the ceilings travel with the dataset to the thresholds', () => {
     expect(achievableOf({ ...manifest, achievable: undefined })).toEqual(option);
     expect(achievableOf(null, [{ config: manifest.trials[0].config }])).toEqual(option);
     expect(achievableOf(null, [])).toBeUndefined();
-    const dropped = buildManifest('s', gridYaml.replace('grid:', 'dataset:\n  coincident: drop\ngrid:'), 'grid.yaml').manifest;
+    const dropped = (await buildManifest('s', gridYaml.replace('grid:', 'dataset:\n  coincident: drop\ngrid:'), 'grid.yaml')).manifest;
     expect(achievableOf(dropped)).toEqual({ trainAcc: 1, valAcc: 1 });
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
-import { expandGrid, GridError, parseGrid, planPacks } from '../../core/grid/index.js';
+import { expandGrid, parseGrid, planPacks } from '../../core/grid/index.js';
+import { issuesOf } from './grid-helpers.js';
 import { DATA_GENERATOR_VERSION } from '../../core/data.js';
 import { ENGINE_VERSIONS } from '../../core/engines/versions.js';
 import { contentHash } from '../../core/hash.js';
@@ -17,16 +18,6 @@ grid:
   amplitude: [1, 5]
   seed: [0, 1, 2]
 `;
-
-function issuesOf(text: string) {
-  try {
-    parseGrid(text, 'g.yaml');
-  } catch (e) {
-    expect(e).toBeInstanceOf(GridError);
-    return (e as GridError).issues;
-  }
-  throw new Error('expected a GridError');
-}
 
 describe('grid parsing', () => {
   it('accepts a valid grid and fills defaults', () => {
