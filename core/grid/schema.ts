@@ -17,12 +17,13 @@ const finitePositive = z.number().positive().finite();
  */
 
 /**
- * Trials in one sweep: 1,000,000, the largest sweep the orchestration is built to plan and run (docs/performance.md,
- * "Planning and limits", measures planning at that size and says what still stands in the way). Counted from the
- * axes, never by expanding them, so `sweep validate` answers at once for any grid. Not configurable: a larger study
- * is several sweeps (several grid files, e.g. one per range of widths or seeds).
+ * Trials in one sweep: 250,000, the largest sweep that runs today. Above about 270,000 the plan the workflow carries
+ * passes Temporal's 2 MB payload limit and manifest.json nears V8's largest string (docs/performance.md, "Planning
+ * and limits", measures planning at 1,000,000); a grid that would fail there is rejected here instead. Counted from
+ * the axes, never by expanding them, so `sweep validate` answers at once for any grid. Not configurable: a larger
+ * study is several sweeps (several grid files, e.g. one per range of widths or seeds).
  */
-export const MAX_TRIALS = 1_000_000;
+export const MAX_TRIALS = 250_000;
 /** Hidden units of one network: 100,000 (600,003 parameters at 3 classes); packs of wide ones by execution.packMemoryMiB. */
 export const MAX_WIDTH = 100_000;
 /**
