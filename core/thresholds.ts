@@ -393,6 +393,8 @@ export function findThresholds(
     return statics.find((s) => matchFields.every((f) => s.key[f] === cell.key[f])) ?? null;
   };
 
+  /** The resampling stream of a cell on a seed set: the same draws wherever that cell is estimated on those seeds. */
+  const streamOf = (cell: Cell, seeds: readonly number[]): string => `${cell.loss}/${cell.id}/${seeds.join(',')}`;
   /** Evaluate a plan on the observed seeds and, with B > 0, on B paired resamples. */
   const run = (plan: Plan, stream: string) => {
     const ev = new PlanEvaluator(plan, level, criterion);
@@ -414,7 +416,7 @@ export function findThresholds(
 
     // Per cell: the cell on all its seeds; its ratio on the seeds it shares with its matched static cell.
     const cellRows: CellThreshold[] = cells.map((cell) => {
-      const own = run(wholePlan({ cell, matched: null }, 'single', cell.seeds), `${loss}/cell/${cell.id}`);
+      const own = run(wholePlan({ cell, matched: null }, 'single', cell.seeds), streamOf(cell, cell.seeds));
       const x = own.observed.crossings[0];
       const ci = own.replicates ? percentileInterval(own.replicates.map((r) => r.threshold), confidence) : null;
       const matched = matchedOf(cell);
@@ -422,7 +424,7 @@ export function findThresholds(
       if (matched) {
         const { seeds } = pairedSeeds([cell, matched]);
         if (seeds.length > 0) {
-          const pr = run(wholePlan({ cell, matched }, 'single', seeds), `${loss}/pair/${cell.id}`);
+          const pr = run(wholePlan({ cell, matched }, 'single', seeds), streamOf(cell, seeds));
           ratioToStatic = ratioOf(against, matched, seeds.length, pr.observed, pr.replicates, confidence);
         }
       }
@@ -458,7 +460,8 @@ export function findThresholds(
     } else {
       const method: Plan['method'] = declared ? 'declared' : candidates.length === 1 ? 'single' : 'cross-fit';
       const plan: Plan = method === 'cross-fit' ? { method, candidates, seeds, folds: foldsOf(seeds.length) } : wholePlan(candidates[0], method, seeds);
-      const { observed, replicates } = run(plan, `${loss}/headline`);
+      // One candidate: the same stream as its cell's own estimates, so the headline equals that cell's numbers.
+      const { observed, replicates } = run(plan, method === 'cross-fit' ? `${loss}/headline` : streamOf(candidates[0].cell, seeds));
       const ci = replicates ? percentileInterval(replicates.map((r) => r.threshold), confidence) : null;
       if (method === 'cross-fit') {
         threshold = crossFitEstimateOf(candidates.map((c) => c.cell), observed, ci);

@@ -7,7 +7,6 @@
  * 1 - alpha quantile of their `hi`, so a censored replicate can only widen the interval (a conservative bound of
  * the partially identified percentile interval).
  */
-import { quantileSorted } from '../statistics.js';
 
 /** log-scale bounds of one estimate: lo = hi when it is known. */
 export interface LogBounds {
@@ -47,13 +46,18 @@ export interface Interval {
   censored: number;
 }
 
-/** Percentile interval (type-7 quantiles) of replicate bounds, back on the natural scale. */
+/**
+ * Percentile interval of replicate bounds, back on the natural scale. Its ends are order statistics of the
+ * replicates, taken outwards (no interpolation): thresholds live on a grid, and an interpolated end would fall
+ * between two values no replicate has (e.g. 0.99 between ratios of 0.75 and 1), deciding a verdict by rounding.
+ */
 export function percentileInterval(reps: readonly LogBounds[], confidence: number): Interval {
   const alpha = (1 - confidence) / 2;
   const lo = Float64Array.from(reps, (r) => r.lo).sort();
   const hi = Float64Array.from(reps, (r) => r.hi).sort();
-  const l = quantileSorted(lo, alpha);
-  const u = quantileSorted(hi, 1 - alpha);
+  const n = reps.length;
+  const l = lo[Math.max(0, Math.floor((n - 1) * alpha + 1e-9))];
+  const u = hi[Math.min(n - 1, Math.ceil((n - 1) * (1 - alpha) - 1e-9))];
   return {
     confidence,
     replicates: reps.length,

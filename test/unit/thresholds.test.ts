@@ -327,6 +327,25 @@ describe('per-loss headline and ratios', () => {
     expect(d.ratioToStatic!.ci).toMatchObject({ lower: expect.closeTo(27 / 51, 9), upper: expect.closeTo(27 / 51, 9), censored: 0 });
   });
 
+  it('a single candidate headline is exactly its cell (same seeds, same resamples)', () => {
+    const noisyCe = byFirstFit({}, GRID, [4, 6, 8, 12, 16]);
+    const noisyDce = byFirstFit({ loss: 'dce', amplitude: 20 }, GRID, [3, 8, 4, 24, 6]);
+    const rep = findThresholds([...noisyCe, ...noisyDce], LEVEL1, { bootstrap: 300, seed: 9 });
+    for (const loss of ['ce', 'dce'] as const) {
+      const l = lossOf(rep, loss);
+      expect(l.selection.method).toBe('single');
+      expect(l.threshold).toEqual(l.cells[0].threshold);
+    }
+    expect(lossOf(rep, 'dce').ratioToStatic).toEqual(lossOf(rep, 'dce').cells[0].ratioToStatic);
+  });
+
+  it('interval ends are replicate values (no interpolation into the gaps of a grid)', () => {
+    const rep = findThresholds([...byFirstFit({}, GRID, [4, 6, 8, 12, 16]), ...byFirstFit({ loss: 'dce', amplitude: 20 }, GRID, [3, 8, 4, 24, 6])], LEVEL1, { bootstrap: 300, seed: 9 });
+    const ci = lossOf(rep, 'ce').threshold.ci!;
+    expect(GRID.map(P)).toContain(Math.round(ci.lower!));
+    expect(GRID.map(P)).toContain(Math.round(ci.upper!));
+  });
+
   it('several candidate cells: cross-fitted headline; every cell still has its own ratio', () => {
     const rep = findThresholds([...ce, ...dceA5, ...dceA20, ...dceLr1], LEVEL1, { bootstrap: 200 });
     const c = lossOf(rep, 'ce');
