@@ -19,11 +19,16 @@ import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
 import { median } from '../core/statistics.js';
 import { achievableOf, GRID_KEY, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
 
+/** The records of the folder's sweep: the manifest's trials (as finalize reads them), else every record there. */
 function readRecords(dir: string): TrialRecord[] {
-  const t = path.join(dir, 'trials');
-  return readdirSync(t)
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(path.join(t, f), 'utf8')) as TrialRecord);
+  const manifestFile = path.join(dir, MANIFEST_KEY);
+  const ids = existsSync(manifestFile)
+    ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest).trials.map((t) => `${t.id}.json`)
+    : readdirSync(path.join(dir, 'trials')).filter((f) => f.endsWith('.json'));
+  return ids.flatMap((f) => {
+    const file = path.join(dir, 'trials', f);
+    return existsSync(file) ? [JSON.parse(readFileSync(file, 'utf8')) as TrialRecord] : [];
+  });
 }
 
 /** Median over seeds; NaN (written as null) when nothing is left, e.g. every trial diverged. */
