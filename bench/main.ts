@@ -6,13 +6,15 @@
  *
  *   npm run bench [-- --json] [--quick | --full] [--engines reference,fast,tfjs] [--workloads R1,R2,R3]
  *                 [--ks 1,16] [--no-peer] [--no-sharpness] [--sharpness-tolerance 1e-3]
+ *                 [--sharpness-min-order 10] [--sharpness-cold-every 10] [--sharpness-steps N]
  *                 [--sweep | --no-sweep | --sweep-only] [--sweep-steps 3000] [--sweep-concurrency 1,2]
  *
  * Figures are per core: every engine here runs on one thread (the tfjs wasm backend has no threads in Node;
  * the peer runs with one BLAS thread). Throughput is trial-steps/s = K x steps / s of `kernel.step` (the
  * fused full-batch gradient step of every trial), the median of several timed repetitions.
  * Sharpness overhead: the fast engine's trainPack with sharpness every 25 steps (Lanczos, order <= 20, warm-started
- * with the grid's default tolerance; dynamical losses need two eigenproblems, static and dynamic) minus the same
+ * with the grid's default tolerance, minimum order and cold-check cadence unless given; dynamical losses need two
+ * eigenproblems, static and dynamic) minus the same
  * run with sharpness only at step 0 and at the end, over the pure training time of those steps.
  * The sweep benchmark (bench/sweep.ts) runs by default (not with --quick); it needs the Temporal CLI binary.
  */
@@ -25,7 +27,7 @@ import type { KernelFactory } from '../core/kernel.js';
 import type { Engine, LossName, Pack, TrialConfig } from '../core/types.js';
 import { WORKLOADS, flopsPerTrialStep, points, type Workload } from './workloads.js';
 import { runPeer, type PeerResult } from './peer.js';
-import { DEFAULT_SHARPNESS_TOLERANCE } from '../core/sharpness.js';
+import { DEFAULT_SHARPNESS_COLD_EVERY, DEFAULT_SHARPNESS_MIN_ORDER, DEFAULT_SHARPNESS_TOLERANCE } from '../core/sharpness.js';
 import { runSweepBench, type SweepBench } from './sweep.js';
 import { trainPack } from '../core/train.js';
 import { median } from '../core/statistics.js';
@@ -44,6 +46,9 @@ interface Options {
   sharpSteps: number;
   /** Warm-started Lanczos tolerance of the sharpness-overhead runs (the grid default; 0 = cold, full order). */
   sharpTolerance: number;
+  /** Warm Lanczos minimum order and cold-check cadence of those runs (the grid defaults). */
+  sharpMinOrder: number;
+  sharpColdEvery: number;
   /** End-to-end sweep benchmark (bench/sweep.ts). */
   sweep: boolean;
   sweepOnly: boolean;
@@ -74,8 +79,10 @@ function parseArgs(argv: string[]): Options {
     sharpness: !has('no-sharpness'),
     reps: mode === 'quick' ? 3 : mode === 'full' ? 9 : 5,
     repSeconds: mode === 'quick' ? 0.1 : mode === 'full' ? 0.5 : 0.25,
-    sharpSteps: mode === 'quick' ? 100 : mode === 'full' ? 500 : 200,
+    sharpSteps: Number(val('sharpness-steps') ?? (mode === 'quick' ? 100 : mode === 'full' ? 500 : 200)),
     sharpTolerance: Number(val('sharpness-tolerance') ?? DEFAULT_SHARPNESS_TOLERANCE),
+    sharpMinOrder: Number(val('sharpness-min-order') ?? DEFAULT_SHARPNESS_MIN_ORDER),
+    sharpColdEvery: Number(val('sharpness-cold-every') ?? DEFAULT_SHARPNESS_COLD_EVERY),
     sweep: !has('no-sweep') && (has('sweep') || has('sweep-only') || mode !== 'quick'),
     sweepOnly: has('sweep-only'),
   };
@@ -178,7 +185,7 @@ async function measure(c: Contender, w: Workload, K: number, o: Options): Promis
   }
 }
 
-function config(w: Workload, loss: LossName, seed: number, steps: number, sharpnessEvery: number, tolerance: number): TrialConfig {
+function config(w: Workload, loss: LossName, seed: number, steps: number, sharpnessEvery: number, o: Options): TrialConfig {
   return {
     dataset: defaultDatasetSpec({ pointsPerClass: w.pointsPerClass, classes: w.classes }),
     init: 'glorot-normal',
@@ -193,7 +200,7 @@ function config(w: Workload, loss: LossName, seed: number, steps: number, sharpn
     finalStaticSteps: 0,
     evalEvery: 25,
     sharpnessEvery,
-    sharpness: { method: 'lanczos', iterations: 20, tolerance },
+    sharpness: { method: 'lanczos', iterations: 20, tolerance: o.sharpTolerance, minOrder: o.sharpMinOrder, coldEvery: o.sharpColdEvery },
     engine: 'fast',
   };
 }
@@ -205,6 +212,9 @@ interface Overhead {
   steps: number;
   sharpnessEvery: number;
   lanczosOrder: number;
+  /** Warm Lanczos minimum order and cold-check cadence (every this many measurements; 0: none). */
+  minOrder: number;
+  coldEvery: number;
   /** Warm-start tolerance (0: cold, full-order Lanczos at every measurement). */
   tolerance: number;
   eigenproblemsPerMeasurement: number;
@@ -280,7 +290,7 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
   const pack = (every: number): Pack => ({
     index: 0,
     width: w.width,
-    trials: Array.from({ length: K }, (_, k) => ({ id: `bench-${k}`, config: config(w, loss, k + 1, steps, every, o.sharpTolerance) })),
+    trials: Array.from({ length: K }, (_, k) => ({ id: `bench-${k}`, config: config(w, loss, k + 1, steps, every, o) })),
   });
   const inRun: number[] = [];
   let hvps = 0;
@@ -312,6 +322,7 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
   const trainSeconds = (K * steps) / rate;
   return {
     workload: w.id, K, loss, steps, sharpnessEvery: 25, lanczosOrder: 20, tolerance: o.sharpTolerance,
+    minOrder: o.sharpMinOrder, coldEvery: o.sharpColdEvery,
     eigenproblemsPerMeasurement: loss === 'ce' ? 1 : 2,
     secondsWith, secondsWithout, trainSeconds,
     overhead: (secondsWith - secondsWithout) / trainSeconds,
@@ -376,7 +387,7 @@ async function main(): Promise<void> {
       for (const loss of ['ce', 'dce'] as LossName[]) {
         const r = await sharpnessOverhead(engine, w, K, loss, rate, o);
         overheads.push(r);
-        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}, tolerance ${o.sharpTolerance}): +${(100 * r.overheadInRun).toFixed(1)}% of training time in the same runs, ${r.hvpsPerMeasurement.toFixed(1)} products per measurement (two-run difference: +${(100 * r.overhead).toFixed(0)}% over training at the cell's rate, +${(100 * r.overheadVsRun).toFixed(0)}% over the run without)`);
+        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}, tolerance ${o.sharpTolerance}, minOrder ${o.sharpMinOrder}, coldEvery ${o.sharpColdEvery}, ${o.sharpSteps} steps): +${(100 * r.overheadInRun).toFixed(1)}% of training time in the same runs, ${r.hvpsPerMeasurement.toFixed(1)} products per measurement (two-run difference: +${(100 * r.overhead).toFixed(0)}% over training at the cell's rate, +${(100 * r.overheadVsRun).toFixed(0)}% over the run without)`);
       }
     }
   }

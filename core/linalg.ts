@@ -23,6 +23,11 @@ export interface BatchedEigen {
   residual: Float64Array;
   /** Lanczos order reached or power iterations used, per block. */
   iterations: Int32Array;
+  /**
+   * Lanczos with `ritz` = b > 1: the next b - 1 Ritz vectors (of the 2nd, 3rd, ... largest Ritz values), each
+   * K * P, unit per block (zero in a block whose Krylov space has fewer dimensions).
+   */
+  subspace?: Float64Array[];
 }
 
 function dot(a: Float64Array, b: Float64Array, off: number, P: number): number {
@@ -84,9 +89,10 @@ export function lanczosBatched(
   apply: BatchedOperator,
   K: number,
   P: number,
-  opts: { order: number; start?: Float64Array },
+  opts: { order: number; start?: Float64Array; ritz?: number },
 ): BatchedEigen {
   const m = Math.max(1, Math.min(opts.order, P));
+  const subspace = Array.from({ length: Math.max(0, (opts.ritz ?? 1) - 1) }, () => new Float64Array(K * P));
   const q0 = opts.start ? Float64Array.from(opts.start) : startVectors(K, P);
   normalizeBlocks(q0, K, P, null, 'lanczosBatched');
   const Q: Float64Array[] = [q0];
@@ -135,9 +141,10 @@ export function lanczosBatched(
     for (let i = 0; i < n; i++) axpy(S[i * n + top], Q[i], vectors, off, P);
     const nrm = Math.sqrt(dot(vectors, vectors, off, P));
     if (nrm > 0) scale(1 / nrm, vectors, off, P);
+    ritzVectors(subspace, S, n, Q, off, P);
   }
   const residual = residuals(apply, vectors, lambda, K, P);
-  return { lambda, vectors, residual, iterations: len };
+  return { lambda, vectors, residual, iterations: len, ...(subspace.length ? { subspace } : {}) };
 }
 
 /**
@@ -148,15 +155,17 @@ export function lanczosBatched(
  * and stops once it is <= tol * |theta| (and at least minOrder steps were taken), at breakdown, or at maxOrder.
  * Blocks that have stopped are left out of later applications (`active`), so an operator can skip them.
  * Blocks with need[k] = 0 are not computed at all (lambda 0, vector = start, residual 0, iterations 0).
+ * `ritz` = b > 1 also returns the next b - 1 Ritz vectors (BatchedEigen.subspace; zero for blocks not computed).
  * `residual` is the Lanczos residual above. Block k's numbers depend only on block k's operator and start.
  */
 export function lanczosTolerantBatched(
   apply: BatchedOperator,
   K: number,
   P: number,
-  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array },
+  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number },
 ): BatchedEigen {
   const m = Math.max(1, Math.min(opts.maxOrder, P));
+  const subspace = Array.from({ length: Math.max(0, (opts.ritz ?? 1) - 1) }, () => new Float64Array(K * P));
   const minOrder = Math.max(1, Math.min(opts.minOrder ?? 1, m));
   const tol = opts.tol;
   const q0 = Float64Array.from(opts.start);
@@ -170,6 +179,7 @@ export function lanczosTolerantBatched(
   const lambda = new Float64Array(K);
   const residual = new Float64Array(K);
   const coef: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // Ritz coefficients s
+  const ritzOf: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // all eigenvectors of T_j
   const used = Uint8Array.from(open); // blocks computed at all
   for (let j = 0; j < m; j++) {
     const w = apply(Q[j], open);
@@ -198,6 +208,7 @@ export function lanczosTolerantBatched(
       lambda[k] = theta;
       residual[k] = res;
       coef[k] = s;
+      if (subspace.length) ritzOf[k] = S;
       const breakdown = !(b > 1e-12 * (Math.abs(theta) + b)) || !Number.isFinite(b);
       const converged = n >= minOrder && res <= tol * Math.abs(theta);
       if (breakdown || converged || !Number.isFinite(theta) || n === m) {
@@ -221,8 +232,21 @@ export function lanczosTolerantBatched(
     for (let i = 0; i < s.length; i++) axpy(s[i], Q[i], vectors, off, P);
     const nrm = Math.sqrt(dot(vectors, vectors, off, P));
     if (nrm > 0) scale(1 / nrm, vectors, off, P);
+    const S = ritzOf[k];
+    if (S) ritzVectors(subspace, S, s.length, Q, off, P);
   }
-  return { lambda, vectors, residual, iterations: len };
+  return { lambda, vectors, residual, iterations: len, ...(subspace.length ? { subspace } : {}) };
+}
+
+/** Ritz vectors 2, 3, ... of one block (at offset off) into subspace[0], [1], ...: columns n - 2, n - 3, ... of S (n x n). */
+function ritzVectors(subspace: Float64Array[], S: Float64Array, n: number, Q: Float64Array[], off: number, P: number): void {
+  subspace.forEach((out, t) => {
+    const col = n - 2 - t;
+    if (col < 0) return;
+    for (let i = 0; i < n; i++) axpy(S[i * n + col], Q[i], out, off, P);
+    const nrm = Math.sqrt(dot(out, out, off, P));
+    if (nrm > 0) scale(1 / nrm, out, off, P);
+  });
 }
 
 /** Rayleigh quotient of block k (v is unit) and its residual ||Av - lam v||, stored in lambda[k] and residual[k]. */

@@ -7,12 +7,21 @@
  *   depends only on the parameters (used for the first and the final measurement of a trial, and whenever
  *   `tolerance` is 0 or absent), so an artifact's final sharpness can be recomputed exactly.
  * - warm: with `tolerance` > 0 and the previous eigenvector of each trial as start, Lanczos stops a trial as soon
- *   as ||H y - theta y|| <= tolerance * |theta| (the Lanczos residual, no extra product), at most `iterations`
- *   steps. That bound puts theta within tolerance * |theta| of an eigenvalue; 25 steps after the last
- *   measurement the previous eigenvector is close to the new one, so this takes a few products instead of 21.
+ *   as ||H y - theta y|| <= tolerance * |theta| (the Lanczos residual, no extra product), after at least
+ *   `minOrder` and at most `iterations` steps. That bound puts theta within tolerance * |theta| of *an*
+ *   eigenvalue, not necessarily the largest: from a start near the eigenvector of the second eigenvalue (the
+ *   top two crossed, or a new direction rose above the tracked one) a few steps already have a tiny residual at
+ *   lambda_2. Nothing short of a full solve guarantees lambda_1: Lanczos of order j from a start at angle phi to
+ *   its eigenvector is within (lambda_1 - lambda_min) (tan phi / T_{j-1}(1 + 2 gamma))^2 of it (Kaniel-Paige;
+ *   gamma = (lambda_1 - lambda_2) / (lambda_2 - lambda_min)), so what helps is a start with a component on it
+ *   (the previous 2nd and 3rd Ritz vectors, WARM_START_TRACK, where a swapped top eigenvector lies; a fixed
+ *   seeded random vector, WARM_START_MIX, so the start is never orthogonal to it) and enough steps (`minOrder`,
+ *   default 10: measured, 5 and 8 still returned a lower eigenvalue about once in 3,000-5,000 at learning rates
+ *   1-4, 10 never). What is left is made visible and corrected by a cold solve at every `coldEvery`-th
+ *   measurement (packSharpness `check`). Measurements in docs/performance.md, "Not the second eigenvalue".
  */
 import type { PackKernel } from './kernel.js';
-import type { SharpnessSpec } from './types.js';
+import type { ResidualKind, SharpnessSpec } from './types.js';
 import {
   lanczosBatched,
   lanczosTolerantBatched,
@@ -28,38 +37,157 @@ export const POWER_TOLERANCE = 1e-6;
 /** The grid's default relative residual tolerance of warm-started Lanczos (core/grid/schema.ts). */
 export const DEFAULT_SHARPNESS_TOLERANCE = 1e-3;
 
+/** The grid's default minimum Lanczos order of a warm measurement (SharpnessSpec.minOrder; core/grid/schema.ts). */
+export const DEFAULT_SHARPNESS_MIN_ORDER = 10;
+
+/** The grid's default cadence of cold checks: every this many warm measurements (SharpnessSpec.coldEvery; 0: none). */
+export const DEFAULT_SHARPNESS_COLD_EVERY = 10;
+
+/**
+ * Weight of the fixed random unit vector (seeded stream `sharpness-mix`, the same in every block) added to a
+ * trial's previous eigenvector before it starts warm Lanczos: the start is then never orthogonal to the true
+ * top eigenvector, whatever the previous solve converged to (an exact eigenvector of lambda_2 would otherwise
+ * close the Krylov space after one step, whatever minOrder). 0.1: the start keeps 99.5% of the previous vector;
+ * with minOrder 10 it cost < 1% more products in the measured runs (docs/performance.md).
+ */
+export const WARM_START_MIX = 0.1;
+
+/**
+ * Ritz vectors each warm measurement keeps per trial (its top one and the next WARM_START_TRACK - 1), and the
+ * weight of each of those next ones in the next warm start: start = v_1 + 0.3 (v_2 + v_3) + mix * r. When the
+ * top two eigenvalues swap, or the third rises to the top, the new top eigenvector has a large component on
+ * the previous v_2 or v_3, which a start from v_1 alone (nearly orthogonal to it) lacks; Lanczos resolves such
+ * a nearly invariant 3-dimensional start within a few steps. Measured in docs/performance.md.
+ */
+export const WARM_START_TRACK = 3;
+export const WARM_START_TRACK_WEIGHT = 0.3;
+
+/** The previous solve of each trial: its top Ritz vectors (K * P) and the next ones (BatchedEigen.subspace). */
+export interface WarmStart {
+  vectors: Float64Array;
+  subspace?: Float64Array[];
+}
+
+/** packSharpness's result: the eigen estimates plus how each block's residual was obtained. */
+export interface PackEigen extends BatchedEigen {
+  /** How residual[k] was obtained, per block (K). */
+  residualKind: ResidualKind[];
+  /**
+   * Present when the measurement was a cold check of the warm path: both values per block (K) and whether they
+   * disagree (|warm - cold| > tolerance * max(|warm|, |cold|)). The result holds the cold solve, or the warm
+   * one where the warm value is the larger beyond that tolerance (both are Ritz values, so never above
+   * lambda_max up to rounding: the larger is the better; a warm value that drifted to a lower eigenvalue is
+   * replaced by the cold one).
+   */
+  check?: { warm: Float64Array; cold: Float64Array; mismatch: Uint8Array };
+}
+
+/**
+ * The warm start per block: v_1 + WARM_START_TRACK_WEIGHT * (v_2 + ...) + mix * r (r: the fixed unit vector of
+ * stream `sharpness-mix`); lanczosTolerantBatched normalises it.
+ */
+export function mixedStart(warm: WarmStart, K: number, P: number, mix = WARM_START_MIX): Float64Array {
+  const start = Float64Array.from(warm.vectors);
+  for (const u of warm.subspace ?? []) for (let i = 0; i < K * P; i++) start[i] += WARM_START_TRACK_WEIGHT * u[i];
+  if (!(mix > 0)) return start;
+  const r = startVectors(1, P, 0, 'sharpness-mix');
+  for (let k = 0; k < K; k++) {
+    const off = k * P;
+    for (let i = 0; i < P; i++) start[off + i] += mix * r[i];
+  }
+  return start;
+}
+
 /**
  * Largest Hessian eigenvalue per trial with the given class weights (K * C).
- * `warm` (previous eigenvectors, K * P): start of power iteration, and of tolerance-stopped Lanczos when
- * spec.tolerance > 0; Lanczos without warm vectors or without a tolerance is the cold, full-order path.
+ * `warm` (the previous result: eigenvectors, K * P, and for Lanczos the next Ritz vectors): start of power
+ * iteration (eigenvectors only), and of tolerance-stopped Lanczos when spec.tolerance > 0 (mixedStart); Lanczos
+ * without warm vectors or without a tolerance is the cold, full-order path.
  * `need` (K, optional): only trials with need[k] = 1 are wanted; the others may be skipped by the kernel and
  * their entries of the result are meaningless.
+ * `check`: a warm Lanczos measurement also solves cold and keeps the better of the two (PackEigen.check);
+ * ignored where the measurement is not warm Lanczos.
  */
 export function packSharpness(
   kernel: PackKernel,
   gammas: Float64Array,
   spec: SharpnessSpec,
-  warm?: Float64Array | null,
+  warm?: WarmStart | null,
   need?: Uint8Array,
-): BatchedEigen {
+  check = false,
+): PackEigen {
   const K = kernel.size;
   const P = kernel.paramCount;
   const tolerance = spec.tolerance ?? 0;
+  const kinds = (kind: ResidualKind) => new Array<ResidualKind>(K).fill(kind);
   if (spec.method === 'lanczos') {
-    if (warm && tolerance > 0) {
-      const apply: BatchedOperator = (v, active) => kernel.hvp(v, gammas, active);
-      return lanczosTolerantBatched(apply, K, P, { maxOrder: spec.iterations, tol: tolerance, start: warm, need });
-    }
-    return lanczosBatched(masked(kernel, gammas, K, P, need), K, P, { order: spec.iterations, start: startVectors(K, P) });
+    const cold = () => ({
+      ...lanczosBatched(masked(kernel, gammas, K, P, need), K, P, {
+        order: spec.iterations,
+        start: startVectors(K, P),
+        ritz: WARM_START_TRACK,
+      }),
+      residualKind: kinds('explicit'),
+    });
+    if (!(warm && tolerance > 0)) return cold();
+    const apply: BatchedOperator = (v, active) => kernel.hvp(v, gammas, active);
+    const w: PackEigen = {
+      ...lanczosTolerantBatched(apply, K, P, {
+        maxOrder: spec.iterations,
+        minOrder: spec.minOrder ?? DEFAULT_SHARPNESS_MIN_ORDER,
+        tol: tolerance,
+        start: mixedStart(warm, K, P),
+        need,
+        ritz: WARM_START_TRACK,
+      }),
+      residualKind: kinds('lanczos'),
+    };
+    return check ? checked(w, cold(), tolerance, K, P, need) : w;
   }
   if (spec.method === 'power') {
-    return powerIterationBatched(masked(kernel, gammas, K, P, need), K, P, {
-      maxIterations: spec.iterations,
-      tol: tolerance > 0 ? tolerance : POWER_TOLERANCE,
-      start: warm ?? startVectors(K, P),
-    });
+    return {
+      ...powerIterationBatched(masked(kernel, gammas, K, P, need), K, P, {
+        maxIterations: spec.iterations,
+        tol: tolerance > 0 ? tolerance : POWER_TOLERANCE,
+        start: warm?.vectors ?? startVectors(K, P),
+      }),
+      residualKind: kinds('explicit'),
+    };
   }
   throw new Error(`packSharpness: unknown method ${String((spec as SharpnessSpec).method)}`);
+}
+
+/** Whether a warm and a cold value disagree beyond `tolerance` (relative to the larger magnitude). */
+export function sharpnessMismatch(warm: number, cold: number, tolerance: number): boolean {
+  return !(Math.abs(warm - cold) <= tolerance * Math.max(Math.abs(warm), Math.abs(cold)));
+}
+
+/** A cold check of a warm solve: per needed block the cold result unless the warm value is larger beyond tolerance. */
+function checked(w: PackEigen, c: PackEigen, tolerance: number, K: number, P: number, need?: Uint8Array): PackEigen {
+  const mismatch = new Uint8Array(K);
+  const out: PackEigen = {
+    lambda: Float64Array.from(c.lambda),
+    vectors: Float64Array.from(c.vectors),
+    ...(c.subspace ? { subspace: c.subspace.map((u) => Float64Array.from(u)) } : {}),
+    residual: Float64Array.from(c.residual),
+    iterations: Int32Array.from(c.iterations),
+    residualKind: [...c.residualKind],
+    check: { warm: Float64Array.from(w.lambda), cold: Float64Array.from(c.lambda), mismatch },
+  };
+  for (let k = 0; k < K; k++) {
+    if (need && !need[k]) continue;
+    if (!sharpnessMismatch(w.lambda[k], c.lambda[k], tolerance)) continue;
+    mismatch[k] = 1;
+    if (w.lambda[k] > c.lambda[k]) {
+      out.lambda[k] = w.lambda[k];
+      out.residual[k] = w.residual[k];
+      out.iterations[k] = w.iterations[k];
+      out.residualKind[k] = w.residualKind[k];
+      out.vectors.set(w.vectors.subarray(k * P, (k + 1) * P), k * P);
+      out.subspace?.forEach((u, t) => u.set(w.subspace![t].subarray(k * P, (k + 1) * P), k * P));
+    }
+  }
+  return out;
 }
 
 /** The hvp restricted to needed trials; unneeded blocks come back as zeros (their Krylov space closes at once). */

@@ -11,6 +11,8 @@
  *   and sharpness trace simply end; the trace gets no entry for that final state.
  * - Sharpness: when the trained loss equals its static counterpart at s (static losses, A = 1, final
  *   static segment) one eigenproblem serves both, so such a trial's numbers never depend on its pack-mates.
+ *   Which measurements are cold, warm or cold-checked depends on the step alone (first and final: cold; a
+ *   step s with s / sharpnessEvery a positive multiple of spec.coldEvery: checked), never on pack-mates.
  * - wallTimeS is the pack's wall time (trials run together); stepsPerSecond = stepsRun / wallTimeS.
  */
 import type { KernelFactory, KernelTrial, PackKernel } from './kernel.js';
@@ -30,7 +32,7 @@ import { TRIAL_RECORD_SCHEMA, lossFamily } from './types.js';
 import { makeSpirals } from './data.js';
 import { initParams, paramCount, unflattenParams } from './model.js';
 import { classWeights, isStaticAt, scheduleOf, type ScheduleConfig } from './schedule.js';
-import { packSharpness } from './sharpness.js';
+import { DEFAULT_SHARPNESS_COLD_EVERY, packSharpness, type WarmStart } from './sharpness.js';
 
 export interface EngineIdentity {
   name: EngineName;
@@ -71,7 +73,18 @@ function emptyCurves(): Curves {
 }
 
 function emptyTrace(): SharpnessTrace {
-  return { step: [], dynamic: [], dynamicResidual: [], static: [], staticResidual: [], eosRatio: [] };
+  return {
+    step: [],
+    dynamic: [],
+    dynamicResidual: [],
+    dynamicResidualKind: [],
+    static: [],
+    staticResidual: [],
+    staticResidualKind: [],
+    eosRatio: [],
+    coldChecks: { step: [], dynamicWarm: [], dynamicCold: [], staticWarm: [], staticCold: [], mismatch: [] },
+    coldMismatches: 0,
+  };
 }
 
 export async function trainPack(
@@ -112,8 +125,8 @@ export async function trainPack(
     // Last evaluated state with a finite loss: where a diverging trial returns to.
     const snapshot: Float64Array[] = kernelTrials.map((t) => Float64Array.from(t.theta));
     const snapStep = new Array<number>(K).fill(0);
-    let warmDyn: Float64Array | null = null;
-    let warmStat: Float64Array | null = null;
+    let warmDyn: WarmStart | null = null;
+    let warmStat: WarmStart | null = null;
 
     const gammasAt = (k: number, s: number) => classWeights(s, schedules[k], gam.subarray(k * C, (k + 1) * C));
     /** Trained loss equals its static counterpart at s (so one eigenproblem serves both). */
@@ -156,12 +169,13 @@ export async function trainPack(
      * lambda_max (dynamic with gam, and static) for every trial; trial k is "at" state sOf(k); `all`: diverged
      * trials count too (the final measurement), otherwise only active ones are computed. Warm starts (previous
      * eigenvectors) serve every measurement but the final one, which is cold for Lanczos (a function of the
-     * final parameters alone, recomputable from the artifact); see core/sharpness.ts.
+     * final parameters alone, recomputable from the artifact); see core/sharpness.ts. `check`: a warm Lanczos
+     * measurement is also solved cold (spec.coldEvery).
      */
-    const measure = (sOf: (k: number) => number, all: boolean) => {
+    const measure = (sOf: (k: number) => number, all: boolean, check = false) => {
       const cold = all && spec.method === 'lanczos';
       const need = all ? new Uint8Array(K).fill(1) : Uint8Array.from(active);
-      const dyn = packSharpness(kernel, gam, spec, cold ? null : warmDyn, need);
+      const dyn = packSharpness(kernel, gam, spec, cold ? null : warmDyn, need, check);
       const needStatic = new Uint8Array(K);
       let anyStatic = false;
       for (let k = 0; k < K; k++) {
@@ -170,16 +184,19 @@ export async function trainPack(
           anyStatic = true;
         }
       }
-      const stat = anyStatic ? packSharpness(kernel, ones, spec, cold ? null : warmStat, needStatic) : dyn;
+      const stat = anyStatic ? packSharpness(kernel, ones, spec, cold ? null : warmStat, needStatic, check) : dyn;
       // Trials whose loss is static here take the dynamic result for both, whatever the pack holds,
       // so a trial's numbers do not depend on its pack-mates.
       const statVectors = Float64Array.from(stat.vectors);
+      const statSubspace = stat.subspace?.map((u) => Float64Array.from(u));
       const pick = (k: number) => (staticAt(k, sOf(k)) ? dyn : stat);
       for (let k = 0; k < K; k++) {
-        if (pick(k) === dyn) statVectors.set(dyn.vectors.subarray(k * P, (k + 1) * P), k * P);
+        if (pick(k) !== dyn) continue;
+        statVectors.set(dyn.vectors.subarray(k * P, (k + 1) * P), k * P);
+        statSubspace?.forEach((u, t) => u.set(dyn.subspace![t].subarray(k * P, (k + 1) * P), k * P));
       }
-      warmDyn = dyn.vectors;
-      warmStat = statVectors;
+      warmDyn = dyn;
+      warmStat = { vectors: statVectors, subspace: statSubspace };
       return { dyn, stat: pick };
     };
 
@@ -190,17 +207,36 @@ export async function trainPack(
       tr.step.push(s);
       tr.dynamic.push(finiteOrNull(lam));
       tr.dynamicResidual.push(finiteOrNull(m.dyn.residual[k]));
+      tr.dynamicResidualKind.push(m.dyn.residualKind[k]);
       tr.static.push(finiteOrNull(st.lambda[k]));
       tr.staticResidual.push(finiteOrNull(st.residual[k]));
+      tr.staticResidualKind.push(st.residualKind[k]);
       tr.eosRatio.push(finiteOrNull((lam * trials[k].config.lr) / 2));
+      const dc = m.dyn.check;
+      const sc = st.check;
+      if (dc && sc) {
+        const ch = tr.coldChecks;
+        const mismatch = dc.mismatch[k] === 1 || sc.mismatch[k] === 1;
+        ch.step.push(s);
+        ch.dynamicWarm.push(finiteOrNull(dc.warm[k]));
+        ch.dynamicCold.push(finiteOrNull(dc.cold[k]));
+        ch.staticWarm.push(finiteOrNull(sc.warm[k]));
+        ch.staticCold.push(finiteOrNull(sc.cold[k]));
+        ch.mismatch.push(mismatch);
+        if (mismatch) tr.coldMismatches++;
+      }
     };
+
+    /** Measurement at step s (> 0) that is checked cold: every coldEvery-th one, a function of s alone. */
+    const coldEvery = spec.coldEvery ?? DEFAULT_SHARPNESS_COLD_EVERY;
+    const checkAt = (s: number) => coldEvery > 0 && s > 0 && (s / sharpnessEvery) % coldEvery === 0;
 
     for (let s = 0; s < steps && anyActive(); s++) {
       if (hooks.signal?.aborted) throw abortError();
       for (let k = 0; k < K; k++) gammasAt(k, s);
       if (s % evalEvery === 0) record(s);
       if (sharpnessEvery > 0 && s % sharpnessEvery === 0 && anyActive()) {
-        const m = measure(() => s, false);
+        const m = measure(() => s, false, checkAt(s));
         for (let k = 0; k < K; k++) if (active[k]) recordSharpness(k, s, m);
       }
       if (!anyActive()) break;

@@ -74,6 +74,17 @@ export interface SharpnessSpec {
    * Power iteration: its stopping tolerance (absent or 0: 1e-6). The grid's default is 1e-3.
    */
   tolerance?: number;
+  /**
+   * Warm Lanczos: the fewest steps (products) before it may stop on its residual, 1 <= minOrder <= iterations.
+   * Absent: 10 (the grid's default; core/sharpness.ts DEFAULT_SHARPNESS_MIN_ORDER).
+   */
+  minOrder?: number;
+  /**
+   * Warm Lanczos: every coldEvery-th sharpness measurement (steps s with s / sharpnessEvery a positive multiple
+   * of coldEvery) also solves cold and records the better value, counting disagreements (SharpnessTrace
+   * coldChecks). 0: never. Absent: 10 (the grid's default; DEFAULT_SHARPNESS_COLD_EVERY).
+   */
+  coldEvery?: number;
 }
 
 /**
@@ -132,17 +143,43 @@ export interface Curves {
   valAcc: number[];
 }
 
+/**
+ * How a recorded residual was obtained: 'explicit' = ||H v - lambda v|| computed with one extra product (cold
+ * Lanczos, power iteration); 'lanczos' = the Lanczos estimate beta_j |s_j| of warm Lanczos (no extra product;
+ * equal to the explicit one up to rounding while the Lanczos basis stays orthogonal).
+ */
+export type ResidualKind = 'explicit' | 'lanczos';
+
+/** The periodic cold checks of warm Lanczos (SharpnessSpec.coldEvery), one entry per check; equal lengths. */
+export interface ColdChecks {
+  step: number[];
+  /** Warm and cold value of each eigenproblem at the check; the trace records the cold one, or the warm one
+   * where it is the larger beyond the tolerance (Ritz values never exceed lambda_max: the larger is better). */
+  dynamicWarm: (number | null)[];
+  dynamicCold: (number | null)[];
+  staticWarm: (number | null)[];
+  staticCold: (number | null)[];
+  /** Warm and cold disagree by more than tolerance * max(|warm|, |cold|) in either eigenproblem. */
+  mismatch: boolean[];
+}
+
 export interface SharpnessTrace {
   step: number[];
   /** lambda_max of the trained loss at the current t (null where not finite, here and below). */
   dynamic: (number | null)[];
   /** ||H v - lambda v|| for the dynamic estimate. */
   dynamicResidual: (number | null)[];
+  /** How dynamicResidual was obtained, per sample. */
+  dynamicResidualKind: ResidualKind[];
   /** lambda_max of the static counterpart. */
   static: (number | null)[];
   staticResidual: (number | null)[];
+  staticResidualKind: ResidualKind[];
   /** Edge-of-stability ratio lambda_max(dynamic) * eta / 2. */
   eosRatio: (number | null)[];
+  coldChecks: ColdChecks;
+  /** Number of cold checks that disagreed with the warm solve (0: all agreed, or none ran). */
+  coldMismatches: number;
 }
 
 /** At the final parameters (for a diverged trial: the last evaluated ones with a finite loss). null: not finite. */
@@ -156,7 +193,8 @@ export interface FinalMetrics {
   sharpnessStatic: number | null;
 }
 
-export const TRIAL_RECORD_SCHEMA = 'dynsweep.trial/1';
+/** Version of the record layout (docs/science.md "Trial record"). 2: residual kinds and cold checks in `sharpness`. */
+export const TRIAL_RECORD_SCHEMA = 'dynsweep.trial/2';
 
 /** `trials/<trialId>.json` in the results store. */
 export interface TrialRecord {

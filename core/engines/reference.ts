@@ -1,14 +1,15 @@
 /**
  * The reference engine: the float64 oracle kernel driven by the generic trainer.
- * Bump REFERENCE_ENGINE.version whenever its numbers may change (it is part of every trial id).
+ * Bump ENGINE_VERSIONS.reference (./versions.ts) whenever its numbers may change (it is part of every trial id).
  */
 import type { Engine, EngineHooks, Pack, TrialOutcome } from '../types.js';
 import { trainPack, type EngineIdentity } from '../train.js';
 import { createReferenceKernel } from './reference-kernel.js';
+import { ENGINE_VERSIONS } from './versions.js';
 
 export { createReferenceKernel };
 
-export const REFERENCE_ENGINE = { name: 'reference', version: '1' } as const satisfies EngineIdentity;
+export const REFERENCE_ENGINE = { name: 'reference', version: ENGINE_VERSIONS.reference } as const satisfies EngineIdentity;
 
 export function createReferenceEngine(): Engine {
   return {

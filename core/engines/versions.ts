@@ -5,7 +5,8 @@ import type { EngineName } from '../types.js';
  * an older engine are never served from the store as if they were current.
  */
 export const ENGINE_VERSIONS: Record<EngineName, string> = {
-  reference: '1',
-  tfjs: '1',
-  fast: '1',
+  // 2: warm sharpness (core/sharpness.ts) with minOrder, a mixed start and periodic cold checks (shared driver).
+  reference: '2',
+  tfjs: '2',
+  fast: '2',
 };

@@ -79,7 +79,13 @@ export function* trialsOf(spec: GridSpec): Generator<Trial> {
                 finalStaticSteps: t.finalStaticSteps,
                 evalEvery: t.evalEvery,
                 sharpnessEvery: t.sharpnessEvery,
-                sharpness: { method: t.sharpness.method, iterations: t.sharpness.iterations, tolerance: t.sharpness.tolerance },
+                sharpness: {
+                  method: t.sharpness.method,
+                  iterations: t.sharpness.iterations,
+                  tolerance: t.sharpness.tolerance,
+                  minOrder: t.sharpness.minOrder,
+                  coldEvery: t.sharpness.coldEvery,
+                },
                 engine: spec.engine,
               };
               yield { id: trialId(config), config };

@@ -114,14 +114,34 @@ export const trainingSchema = z
          * Relative residual ||H v - lambda v|| <= tolerance * |lambda| at which a warm-started estimate stops,
          * which puts lambda within tolerance (relative) of an eigenvalue. Lanczos: > 0 warm-starts every
          * measurement but the first and the final one (those stay cold, full order) from the previous
-         * eigenvector and stops early, typically after 2-5 products instead of 21; 0: every measurement cold,
+         * eigenvector and stops early (after minOrder to ~11 products instead of 21); 0: every measurement cold,
          * full order (the exact, slow path). Power iteration: its stopping tolerance (0: 1e-6).
          * Cost and accuracy measured in docs/performance.md.
          */
         tolerance: z.number().min(0).max(0.1).default(1e-3),
+        /**
+         * Warm Lanczos never stops on its residual before this many steps (products), default 10, at most
+         * `iterations`: from a start near the second eigenvector (the top two crossed, or a new direction rose
+         * above the tracked one) a few steps already have a tiny residual at the *second* eigenvalue, and only
+         * a larger Krylov space finds the top one. Measured (docs/performance.md): 5 and 8 still returned a
+         * lower eigenvalue about once in 3,000-5,000 at learning rates 1-4, 10 for none of ~35,000; 10 costs
+         * about twice the products of 5 at small learning rates. Ignored by cold solves and power iteration.
+         */
+        minOrder: z.number().int().min(1).max(200).default(10),
+        /**
+         * Every coldEvery-th sharpness measurement (steps s with s / sharpnessEvery a positive multiple of it) of
+         * warm Lanczos is also solved cold, full order; where the two disagree beyond `tolerance` the trace keeps
+         * the better (larger) value and counts the disagreement (record `sharpness.coldChecks`,
+         * `coldMismatches`), so a drift to the second eigenvalue is corrected and visible. Default 10; 0: never.
+         */
+        coldEvery: nonNegativeInt.default(10),
       })
       .strict()
-      .default({ method: 'lanczos', iterations: 20, tolerance: 1e-3 }),
+      .refine((s) => s.minOrder <= s.iterations, {
+        message: 'minOrder must be at most iterations',
+        path: ['minOrder'],
+      })
+      .default({ method: 'lanczos', iterations: 20, tolerance: 1e-3, minOrder: 10, coldEvery: 10 }),
     /** Shape of the class-weight bump within a period. */
     schedule: z.enum(['triangle', 'sine']).default('triangle'),
   })

@@ -50,9 +50,13 @@ export function syntheticRecords(g: SyntheticGrid = {}): TrialRecord[] {
                   step: sSteps,
                   dynamic: lambda,
                   dynamicResidual: lambda.map(() => 1e-6),
+                  dynamicResidualKind: lambda.map(() => 'explicit' as const),
                   static: lambda.map((v) => v * 0.9),
                   staticResidual: lambda.map(() => 1e-6),
+                  staticResidualKind: lambda.map(() => 'explicit' as const),
                   eosRatio: lambda.map((v) => (v * lr) / 2),
+                  coldChecks: { step: [], dynamicWarm: [], dynamicCold: [], staticWarm: [], staticCold: [], mismatch: [] },
+                  coldMismatches: 0,
                 },
                 final: {
                   trainLoss: diverged ? null : 0.1,

@@ -9,7 +9,17 @@ import { createFastEngine } from '../../core/engines/fast.js';
 import { defaultDatasetSpec } from '../../core/data.js';
 import { jacobiEigen, lanczosBatched, lanczosTolerantBatched, startVectors } from '../../core/linalg.js';
 import { createRng } from '../../core/prng.js';
-import type { Engine, LossName, TrialConfig } from '../../core/types.js';
+import type { PackKernel } from '../../core/kernel.js';
+import {
+  DEFAULT_SHARPNESS_COLD_EVERY,
+  DEFAULT_SHARPNESS_MIN_ORDER,
+  mixedStart,
+  packSharpness,
+  WARM_START_TRACK,
+  sharpnessMismatch,
+} from '../../core/sharpness.js';
+import { trainingSchema } from '../../core/grid/schema.js';
+import type { Engine, LossName, SharpnessSpec, TrialConfig } from '../../core/types.js';
 import { packOf, trialConfig } from './science-helpers.js';
 
 function randomSymmetric(n: number, seed: number): Float64Array {
@@ -92,6 +102,259 @@ describe('lanczosTolerantBatched', () => {
   });
 });
 
+/** Q diag(values) Q^T with a seeded random orthogonal Q; vec(i) is the eigenvector of values[i]. */
+function withSpectrum(values: number[], seed: number) {
+  const n = values.length;
+  const Q = jacobiEigen(randomSymmetric(n, seed), n).vectors;
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Q[i * n + k] * values[k] * Q[j * n + k];
+      A[i * n + j] = s;
+    }
+  const vec = (i: number) => Float64Array.from({ length: n }, (_, r) => Q[r * n + i]);
+  return { A, vec };
+}
+
+/** A PackKernel whose hvp applies fixed dense matrices (one per trial), counting products. */
+function matrixKernel(mats: Float64Array[], n: number) {
+  const calls: Uint8Array[] = [];
+  const apply = batched(mats, n, calls);
+  const kernel = {
+    backend: 'test', size: mats.length, paramCount: n,
+    hvp: (v: Float64Array, _g: Float64Array, active?: Uint8Array) => apply(v, active),
+  } as unknown as PackKernel;
+  return { kernel, calls };
+}
+
+const WARM: SharpnessSpec = { method: 'lanczos', iterations: 20, tolerance: 1e-3 };
+
+describe('warm Lanczos does not settle on the second eigenvalue', () => {
+  const n = 120;
+  // A near-degenerate top pair (2% apart, far more than the tolerance) above a bulk in [0, 5].
+  const bulk = Array.from({ length: n - 2 }, (_, i) => (5 * i) / (n - 2));
+  const { A, vec } = withSpectrum([...bulk, 9.8, 10], 11);
+  const v1 = vec(n - 1);
+  const v2 = vec(n - 2);
+  const rng = createRng(4, 'drift');
+  // Previous eigenvectors: exactly the second one, and the second one with a little drift on everything.
+  const starts = {
+    'exactly the second eigenvector': Float64Array.from(v2),
+    'the second eigenvector with drift': Float64Array.from(v2, (x, i) => x + 1e-3 * v1[i] + (1e-3 * rng.normal()) / Math.sqrt(n)),
+  };
+
+  for (const [name, prev] of Object.entries(starts)) {
+    it(`previous eigenvector = ${name}: the old stop (minOrder 1, no mix) returns lambda_2, the new one lambda_1`, () => {
+      const old = lanczosTolerantBatched(batched([A], n), 1, n, { maxOrder: 20, tol: 1e-3, start: prev });
+      expect(Math.abs(old.lambda[0] - 9.8)).toBeLessThan(1e-3 * 9.8); // the failure this guards against
+      const { kernel } = matrixKernel([A], n);
+      const res = packSharpness(kernel, new Float64Array(3), WARM, { vectors: prev });
+      expect(Math.abs(res.lambda[0] - 10)).toBeLessThan(1e-3 * 10);
+      expect(res.residualKind).toEqual(['lanczos']);
+      expect(res.iterations[0]).toBeGreaterThanOrEqual(DEFAULT_SHARPNESS_MIN_ORDER);
+    });
+  }
+
+  it('after a swap of the top two, the tracked previous second Ritz vector finds the new top at a low order', () => {
+    // The previous solve's top vector is now the second eigenvector, its second Ritz vector is now the top one.
+    const v3 = vec(n - 3);
+    const { kernel } = matrixKernel([A], n);
+    const spec = { ...WARM, minOrder: 2 };
+    const alone = packSharpness(kernel, new Float64Array(3), spec, { vectors: v2 });
+    expect(alone.lambda[0]).toBeLessThan(9.81);
+    const tracked = packSharpness(kernel, new Float64Array(3), spec, { vectors: v2, subspace: [v1, v3] });
+    expect(Math.abs(tracked.lambda[0] - 10)).toBeLessThan(1e-3 * 10);
+    // And it hands on its own next Ritz vectors: the second is (up to sign) the eigenvector of 9.8.
+    expect(tracked.subspace).toHaveLength(WARM_START_TRACK - 1);
+    const u = tracked.subspace![0];
+    expect(Math.abs(u.reduce((acc, x, i) => acc + x * v2[i], 0))).toBeGreaterThan(0.999);
+  });
+
+  it('cold Lanczos returns the next Ritz vectors too (eigenvectors at full order)', () => {
+    const m = 12;
+    const M = randomSymmetric(m, 31);
+    const e = jacobiEigen(M, m);
+    const r = lanczosBatched(batched([M], m), 1, m, { order: m, ritz: 3 });
+    expect(r.subspace).toHaveLength(2);
+    r.subspace!.forEach((u, t) => {
+      const col = m - 2 - t;
+      let d = 0;
+      for (let i = 0; i < m; i++) d += u[i] * e.vectors[i * m + col];
+      expect(Math.abs(d)).toBeCloseTo(1, 8);
+    });
+  });
+
+  it('from an exact eigenvector of lambda_2 no minimum order helps without the mixed start (the Krylov space closes)', () => {
+    const noMix = lanczosTolerantBatched(batched([A], n), 1, n, { maxOrder: 20, minOrder: 10, tol: 1e-3, start: mixedStart({ vectors: v2 }, 1, n, 0) });
+    expect(noMix.lambda[0]).toBeCloseTo(9.8, 6);
+    const mixed = lanczosTolerantBatched(batched([A], n), 1, n, { maxOrder: 20, minOrder: 10, tol: 1e-3, start: mixedStart({ vectors: v2 }, 1, n) });
+    expect(Math.abs(mixed.lambda[0] - 10)).toBeLessThan(1e-3 * 10);
+  });
+});
+
+describe('minimum order of warm Lanczos', () => {
+  const n = 30;
+  const A = randomSymmetric(n, 1);
+  const e = jacobiEigen(A, n);
+  const v1 = Float64Array.from({ length: n }, (_, i) => e.vectors[i * n + n - 1]);
+
+  it('is honoured: an exact eigenvector start still takes minOrder products, and never more than needed', () => {
+    const one = lanczosTolerantBatched(batched([A], n), 1, n, { maxOrder: 20, tol: 1e-6, start: v1 });
+    expect(one.iterations[0]).toBe(1);
+    for (const minOrder of [4, 7]) {
+      const calls: Uint8Array[] = [];
+      // Slightly off the eigenvector so the Krylov space does not close before minOrder.
+      const start = Float64Array.from(v1, (x, i) => x + 1e-9 * ((i % 3) - 1));
+      const r = lanczosTolerantBatched(batched([A], n, calls), 1, n, { maxOrder: 20, tol: 1e-6, start, minOrder });
+      expect(r.iterations[0]).toBe(minOrder);
+      expect(calls).toHaveLength(minOrder);
+    }
+  });
+
+  it('packSharpness passes spec.minOrder (default DEFAULT_SHARPNESS_MIN_ORDER) and counts products', () => {
+    // A loose tolerance that the (mixed) eigenvector start meets within a step or two: minOrder decides.
+    const loose = { ...WARM, tolerance: 0.1 };
+    const free = matrixKernel([A], n);
+    packSharpness(free.kernel, new Float64Array(3), { ...loose, minOrder: 1 }, { vectors: v1 });
+    expect(free.calls.length).toBeLessThan(4);
+    const { kernel, calls } = matrixKernel([A], n);
+    const r = packSharpness(kernel, new Float64Array(3), { ...loose, minOrder: 6 }, { vectors: v1 });
+    expect(calls).toHaveLength(6);
+    expect(r.iterations[0]).toBe(6);
+    const d = matrixKernel([A], n);
+    packSharpness(d.kernel, new Float64Array(3), loose, { vectors: v1 });
+    expect(d.calls).toHaveLength(DEFAULT_SHARPNESS_MIN_ORDER);
+  });
+
+  it('the grid validates it (<= iterations) and documents its defaults', () => {
+    const t = trainingSchema.parse({ steps: 10 });
+    expect(t.sharpness).toEqual({ method: 'lanczos', iterations: 20, tolerance: 1e-3, minOrder: DEFAULT_SHARPNESS_MIN_ORDER, coldEvery: DEFAULT_SHARPNESS_COLD_EVERY });
+    expect(trainingSchema.parse({ steps: 10, sharpness: {} }).sharpness).toEqual(t.sharpness);
+    expect(trainingSchema.safeParse({ steps: 10, sharpness: { iterations: 8, minOrder: 9 } }).success).toBe(false);
+    expect(trainingSchema.safeParse({ steps: 10, sharpness: { iterations: 8, minOrder: 8, coldEvery: 0 } }).success).toBe(true);
+    expect(trainingSchema.safeParse({ steps: 10, sharpness: { minOrder: 0 } }).success).toBe(false);
+    expect(trainingSchema.safeParse({ steps: 10, sharpness: { coldEvery: -1 } }).success).toBe(false);
+  });
+});
+
+describe('cold check of a warm solve', () => {
+  const n = 40;
+  const P = n;
+  // Block 0: the warm start (and the mixed-in vector) are exactly orthogonal to the top eigenvector, so warm
+  // Lanczos cannot see it and settles lower: a planted wrong warm value. Block 1: an honest warm start.
+  const mix = startVectors(1, n, 0, 'sharpness-mix');
+  const basis = [randomSymmetric(n, 21).subarray(0, n), mix].map((x) => Float64Array.from(x));
+  const gs = (vs: Float64Array[]) => {
+    const out: Float64Array[] = [];
+    for (const v of vs) {
+      const u = Float64Array.from(v);
+      for (const q of out) {
+        let d = 0;
+        for (let i = 0; i < n; i++) d += u[i] * q[i];
+        for (let i = 0; i < n; i++) u[i] -= d * q[i];
+      }
+      const nr = Math.hypot(...u);
+      out.push(u.map((x) => x / nr));
+    }
+    return out;
+  };
+  // warm, mix, then the top eigenvector u (orthogonal to both) and the rest of a basis.
+  const rng = createRng(22, 'basis');
+  const Q = gs([basis[0], basis[1], ...Array.from({ length: n - 2 }, () => Float64Array.from({ length: n }, () => rng.normal()))]);
+  const warm = Q[0];
+  const values = Array.from({ length: n }, (_, i) => 1 + (3 * i) / n);
+  values[2] = 10; // the top eigenvalue, on Q[2] (orthogonal to the warm start and to the mix vector)
+  values[0] = 8; // the warm start is an eigenvector of 8
+  const A = new Float64Array(n * n);
+  for (let c = 0; c < n; c++) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] += values[c] * Q[c][i] * Q[c][j];
+  const B = randomSymmetric(n, 23);
+  const topB = jacobiEigen(B, n);
+  const warmB = Float64Array.from({ length: n }, (_, i) => topB.vectors[i * n + n - 1] + 0.01 * Math.sin(i));
+  const start = new Float64Array(2 * P);
+  start.set(warm, 0);
+  start.set(warmB, P);
+
+  it('flags the planted wrong warm value, records the cold one with an explicit residual; agrees elsewhere', () => {
+    const { kernel } = matrixKernel([A, B], n);
+    const plain = packSharpness(kernel, new Float64Array(6), WARM, { vectors: start });
+    expect(plain.lambda[0]).toBeLessThan(9); // warm is blind to the top eigenvalue
+    const r = packSharpness(kernel, new Float64Array(6), WARM, { vectors: start }, undefined, true);
+    expect(r.check).toBeDefined();
+    expect(Array.from(r.check!.mismatch)).toEqual([1, 0]);
+    expect(r.check!.warm[0]).toBe(plain.lambda[0]);
+    expect(Math.abs(r.lambda[0] - 10)).toBeLessThan(1e-6 * 10);
+    expect(r.lambda[0]).toBe(r.check!.cold[0]);
+    expect(r.residualKind).toEqual(['explicit', 'explicit']);
+    expect(r.lambda[1]).toBe(r.check!.cold[1]);
+    expect(sharpnessMismatch(r.check!.warm[1], r.check!.cold[1], 1e-3)).toBe(false);
+    // The corrected vector is the cold one: the next warm start follows lambda_1.
+    const next = packSharpness(kernel, new Float64Array(6), WARM, r);
+    expect(Math.abs(next.lambda[0] - 10)).toBeLessThan(1e-3 * 10);
+  });
+
+  it('keeps the warm value where it is the larger beyond the tolerance (the cold solve was short)', () => {
+    const { kernel } = matrixKernel([A, B], n);
+    // Cold of order 2 cannot converge; warm (up to order 20) from the honest start of block 1 can.
+    const r = packSharpness(kernel, new Float64Array(6), { ...WARM, iterations: 2, minOrder: 2 }, { vectors: start }, undefined, true);
+    expect(r.check!.mismatch[1]).toBe(1);
+    expect(r.check!.warm[1]).toBeGreaterThan(r.check!.cold[1]);
+    expect(r.lambda[1]).toBe(r.check!.warm[1]);
+    expect(r.residualKind[1]).toBe('lanczos');
+  });
+
+  it('mismatch is relative to the larger magnitude and treats non-finite values as disagreement', () => {
+    expect(sharpnessMismatch(1, 1.0009, 1e-3)).toBe(false);
+    expect(sharpnessMismatch(1, 1.0011, 1e-3)).toBe(true);
+    expect(sharpnessMismatch(NaN, 1, 1e-3)).toBe(true);
+  });
+});
+
+describe('residual kinds and cold checks in the record', () => {
+  it('first/final/checked samples are explicit, the others Lanczos; checks land on every coldEvery-th step', async () => {
+    const engine = createReferenceEngine();
+    const mk = (loss: LossName, seed: number) =>
+      trialConfig({
+        loss, seed, width: 8, steps: 300, sharpnessEvery: 25, lr: 0.5,
+        period: loss === 'dce' ? 100 : null, amplitude: loss === 'dce' ? 5 : null,
+        sharpness: { method: 'lanczos', iterations: 20, tolerance: 1e-3, minOrder: 4, coldEvery: 4 },
+      });
+    const out = await engine.trainPack(packOf([mk('ce', 1), mk('dce', 2)]));
+    for (const { record } of out) {
+      const t = record.sharpness;
+      expect(record.schema).toBe('dynsweep.trial/2');
+      const checks = [100, 200];
+      expect(t.coldChecks.step).toEqual(checks);
+      expect(t.coldChecks.mismatch).toEqual([false, false]);
+      expect(t.coldMismatches).toBe(0);
+      t.step.forEach((s, i) => {
+        const kind = s === 0 || s === 300 || checks.includes(s) ? 'explicit' : 'lanczos';
+        expect(t.dynamicResidualKind[i]).toBe(kind);
+        expect(t.staticResidualKind[i]).toBe(kind);
+      });
+      // The trace records the cold value at a check (they agree here).
+      checks.forEach((s, j) => {
+        const i = t.step.indexOf(s);
+        expect(t.dynamic[i]).toBe(t.coldChecks.dynamicCold[j]);
+        expect(t.static[i]).toBe(t.coldChecks.staticCold[j]);
+        expect(Math.abs((t.coldChecks.dynamicWarm[j] as number) / (t.dynamic[i] as number) - 1)).toBeLessThan(1e-3);
+      });
+      for (const key of ['dynamicResidualKind', 'staticResidualKind', 'coldChecks'] as const) expect(t[key]).toBeDefined();
+    }
+    // The static control (ce) takes the dynamic eigenproblem for both: same values in its checks.
+    const ce = out[0].record.sharpness.coldChecks;
+    expect(ce.staticCold).toEqual(ce.dynamicCold);
+  });
+
+  it('cold solves (tolerance 0) record only explicit residuals and no checks', async () => {
+    const [o] = await createReferenceEngine().trainPack(packOf([trialConfig({ sharpness: { method: 'lanczos', iterations: 12 } })]));
+    const t = o.record.sharpness;
+    expect(new Set(t.dynamicResidualKind)).toEqual(new Set(['explicit']));
+    expect(t.coldChecks.step).toEqual([]);
+    expect(t.coldMismatches).toBe(0);
+  });
+});
+
 /**
  * Along a real training run: the same pack trained twice, once with cold full-order Lanczos at every
  * measurement (tolerance 0) and once warm-started with the grid's default tolerance 1e-3. Sharpness does not
@@ -125,10 +388,14 @@ async function compareTraces(engine: Engine, base: Partial<TrialConfig>, losses:
         entries++;
       });
     }
-    // Warm entries (between the first and the final one) report a residual within the tolerance.
+    // Warm entries (between the first and the final one) report a residual within the tolerance; only the
+    // first, the final and the cold-checked ones are explicit.
     for (let i = 1; i < w.step.length - 1; i++) {
       expect(w.dynamicResidual[i] as number).toBeLessThanOrEqual(1.0001e-3 * Math.abs(w.dynamic[i] as number));
+      expect(w.dynamicResidualKind[i]).toBe(w.coldChecks.step.includes(w.step[i]) ? 'explicit' : 'lanczos');
     }
+    expect(w.coldMismatches).toBe(0);
+    expect(c.dynamicResidualKind.every((x) => x === 'explicit')).toBe(true);
     // The final measurement is cold in both: identical.
     expect(warm[k].record.final.sharpnessDynamic).toBe(cold[k].record.final.sharpnessDynamic);
   }

@@ -38,7 +38,7 @@ describe('trainPack records', () => {
     expect(out).toHaveLength(3);
     const train = makeSpirals(ce.dataset, 'train');
     for (const [k, { record: r, artifact: a }] of out.entries()) {
-      expect(r.schema).toBe('dynsweep.trial/1');
+      expect(r.schema).toBe('dynsweep.trial/2');
       expect(r.params).toBe(6 * 6 + 3);
       expect(r.engine).toEqual({ name: 'reference', version: REFERENCE_ENGINE.version, backend: 'float64' });
       expect(r.artifactKey).toBe(`artifacts/${r.trialId}.json`);
