@@ -424,7 +424,16 @@ def verify(artifact_path, record_path=None, rtol=1e-3, fd=True, fd_max_params=20
             if last[ck] != fin[fk]:
                 fail(f"curves.{ck} ends at {last[ck]!r}, final.{fk} is {fin[fk]!r}")
     sh = rec["sharpness"]
-    if len({len(v) for v in sh.values()}) != 1:
+    # Per-sample arrays have one entry per measurement; the cold checks are a table of their own.
+    cold = sh.get("coldChecks", {"step": [], "mismatch": []})
+    per_sample = {k: v for k, v in sh.items() if k not in ("coldChecks", "coldMismatches")}
+    if len({len(v) for v in cold.values()}) > 1:
+        fail("cold-check arrays differ in length")
+    elif not set(cold["step"]) <= set(sh["step"]):
+        fail("a cold check is at a step with no sharpness sample")
+    elif sh.get("coldMismatches", 0) != sum(1 for m in cold["mismatch"] if m):
+        fail("coldMismatches does not count the mismatching cold checks")
+    if len({len(v) for v in per_sample.values()}) != 1:
         fail("sharpness trace arrays differ in length")
     elif sh["step"] and not rec["diverged"]:
         if sh["step"][-1] != cfg["steps"] or sh["dynamic"][-1] != fs.get("dynamic") or sh["static"][-1] != fs.get("static"):
