@@ -234,7 +234,7 @@ function crossFitEstimateOf(cells: Cell[], outcome: Outcome, ci: Interval | null
     reached,
     params: p.value,
     width: reached ? widthAt(cells[0], p.value!) : null,
-    above: reached ? null : Math.exp(outcome.threshold.lo),
+    above: reached ? null : pointOf({ lo: outcome.threshold.lo, hi: outcome.threshold.lo }).value,
     gridWidth: null,
     gridParams: null,
     censoredBelow: outcome.crossings.some((x) => x.index === 0),
@@ -266,7 +266,7 @@ function ratioOf(
   confidence: number,
 ): RatioEstimate {
   const { value, bound } = pointOf(observed.ratio!);
-  const side = (b: LogBounds): number | null => (b.lo === b.hi ? Math.exp(b.lo) : null);
+  const side = (b: LogBounds): number | null => pointOf(b).value;
   let ci: Interval | null = null;
   let fractionBelowOne: number | null = null;
   let decided = 0;

@@ -199,7 +199,9 @@ export function crossingOn(cell: Cell, cols: ArrayLike<number>, level: number, c
   if (s > 0) {
     const mLo = medians[s - 1];
     const mHi = medians[s];
-    if (Number.isFinite(mLo) && Number.isFinite(mHi) && mHi !== mLo) {
+    // A median that meets the level within rounding (an accuracy k/N against a ceiling computed elsewhere) sits on
+    // the grid width: interpolating by a fraction of 1 - 1e-15 would give P* = 290.99999999999983 for 291.
+    if (Number.isFinite(mLo) && Number.isFinite(mHi) && mHi !== mLo && Math.abs(mHi - level) > 1e-9) {
       const f = Math.min(1, Math.max(0, (level - mLo) / (mHi - mLo)));
       if (f < 1) params = Math.exp(Math.log(cell.params[s - 1]) + f * (Math.log(cell.params[s]) - Math.log(cell.params[s - 1])));
     }

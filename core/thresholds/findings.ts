@@ -38,7 +38,7 @@ function howSelected(l: LossThreshold): string {
 }
 
 function ratioSentence(l: LossThreshold, r: RatioEstimate, fits: string): string {
-  const how = `${howSelected(l)}; ${r.pairedSeeds} paired seeds`;
+  const how = `${howSelected(l)}; ${r.pairedSeeds} paired seed${r.pairedSeeds === 1 ? '' : 's'}`;
   const ratio = r.value !== null ? fmtR(r.value) : r.bound ? `${r.bound.relation} ${fmtR(r.bound.value)}` : 'undetermined';
   const ci = r.ci ? `, ${interval(r.ci.lower, r.ci.upper, fmtR, r.ci.confidence)}` : '';
   const dyn = l.threshold;

@@ -14,6 +14,9 @@ export interface LogBounds {
   hi: number;
 }
 
+/** Back from log scale, to 12 significant digits: exp(log(291)) is 290.99999999999983, a grid value in name only. */
+const expOf = (x: number): number => Number(Math.exp(x).toPrecision(12));
+
 /** A threshold P* (+Infinity: not reached) on a grid whose largest P is maxParams. */
 export function thresholdBounds(params: number, maxParams: number): LogBounds {
   return Number.isFinite(params) ? { lo: Math.log(params), hi: Math.log(params) } : { lo: Math.log(maxParams), hi: Infinity };
@@ -61,16 +64,16 @@ export function percentileInterval(reps: readonly LogBounds[], confidence: numbe
   return {
     confidence,
     replicates: reps.length,
-    lower: Number.isFinite(l) ? Math.exp(l) : null,
-    upper: Number.isFinite(u) ? Math.exp(u) : null,
+    lower: Number.isFinite(l) ? expOf(l) : null,
+    upper: Number.isFinite(u) ? expOf(u) : null,
     censored: reps.filter((r) => r.lo !== r.hi).length,
   };
 }
 
 /** A point estimate from its bounds: a value when known, else the bound the grid gives. */
 export function pointOf(b: LogBounds): { value: number | null; bound: { relation: '<' | '>'; value: number } | null } {
-  if (b.lo === b.hi) return { value: Math.exp(b.lo), bound: null };
-  if (Number.isFinite(b.hi)) return { value: null, bound: { relation: '<', value: Math.exp(b.hi) } };
-  if (Number.isFinite(b.lo)) return { value: null, bound: { relation: '>', value: Math.exp(b.lo) } };
+  if (b.lo === b.hi) return { value: expOf(b.lo), bound: null };
+  if (Number.isFinite(b.hi)) return { value: null, bound: { relation: '<', value: expOf(b.hi) } };
+  if (Number.isFinite(b.lo)) return { value: null, bound: { relation: '>', value: expOf(b.lo) } };
   return { value: null, bound: null };
 }

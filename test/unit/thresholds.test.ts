@@ -466,6 +466,15 @@ describe('achievable criterion', () => {
     expect(lossOf(findThresholds(recs, LEVEL1, { bootstrap: 0 }), 'ce').threshold.reached).toBe(false);
   });
 
+  it('a median that meets the ceiling within rounding sits on the grid width (no interpolation by 1 - 1e-15)', () => {
+    const below = ceiling * (1 - 1e-15); // the same ceiling computed another way
+    const recs = [...consistent({}, { 2: acc(250), 8: acc(298), 16: acc(298) }), ...consistent({ loss: 'dce' }, { 2: acc(298), 8: acc(298), 16: acc(298) })];
+    const rep = findThresholds(recs, {}, { bootstrap: 50, achievable: { trainAcc: below } });
+    expect(lossOf(rep, 'ce').threshold.params).toBe(P(8));
+    expect(lossOf(rep, 'ce').threshold.ci).toMatchObject({ lower: P(8), upper: P(8) });
+    expect(lossOf(rep, 'dce').ratioToStatic).toMatchObject({ value: expect.closeTo(P(2) / P(8), 11), dynamicalParams: P(2), staticParams: P(8) });
+  });
+
   it('rejects achievable on a loss metric and an achievable value outside (0, 1]', () => {
     expect(() => findThresholds([], { metric: 'trainLoss', level: 'achievable' })).toThrow(/accuracy metric/);
     expect(() => findThresholds([], {}, { achievable: { trainAcc: 1.2 } })).toThrow(/\(0, 1\]/);
