@@ -1,6 +1,6 @@
 /**
- * Order statistics shared by the thresholds, the regression judge and the report: one median, one quantile.
- * Infinities are values like any other (a "not reached" threshold is +Infinity); NaN is never passed in.
+ * Order statistics shared by the thresholds, the regression judge, the report, the figures and the bench: one
+ * median. Infinities are values like any other (a "not reached" threshold is +Infinity); NaN is never passed in.
  */
 
 /** Median of an ascending array (even length: mean of the two middle values; two equal infinities stay). */
@@ -33,18 +33,4 @@ export function sortPrefix(a: Float64Array, n = a.length): void {
     }
     a[j + 1] = x;
   }
-}
-
-/** Linear-interpolated ("type 7") quantile of an ascending array that may start at -Infinity or end at +Infinity. */
-export function quantileSorted(s: ArrayLike<number>, p: number): number {
-  const n = s.length;
-  if (n === 0) throw new RangeError('quantile of an empty array');
-  const h = (n - 1) * p;
-  const lo = Math.floor(h);
-  const hi = Math.min(n - 1, lo + 1);
-  const f = h - lo;
-  if (f === 0 || s[lo] === s[hi]) return s[lo];
-  if (!Number.isFinite(s[hi])) return s[hi];
-  if (!Number.isFinite(s[lo])) return s[lo];
-  return s[lo] + f * (s[hi] - s[lo]);
 }

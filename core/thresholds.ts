@@ -23,8 +23,6 @@ import { percentileInterval, pointOf, type Interval, type LogBounds } from './th
 import { PlanEvaluator, foldsOf, maxParams, pairedSeeds, type Candidate, type Outcome, type Plan, type SelectionMethod } from './thresholds/selection.js';
 
 export {
-  THRESHOLD_METRICS,
-  resolveCriterion,
   thresholdInputFromRecord,
   type AchievableAccuracy,
   type GroupField,
