@@ -10,6 +10,7 @@ import type { ThresholdCriterionSpec } from './grid/schema.js';
 import { createRng } from './prng.js';
 import { LOSSES, STATIC_COUNTERPART, isDynamical, type LossName } from './types.js';
 import {
+  LEVEL_TOLERANCE,
   levelOf,
   meets,
   resolveCriterion,
@@ -295,15 +296,18 @@ function ratioOf(
   };
 }
 
+/** No trial with a validation accuracy. */
+const NO_VALIDATION: ValidationSummary = { best: null, bestWidth: null, bestParams: null, smallestParamsWithinTolerance: null, smallestWidthWithinTolerance: null };
+
 function validationOf(cell: Cell, tolerance: number): ValidationSummary {
   const scratch = scratchFor(cell.seeds.length);
   const cols = allColumns(cell);
   const meds = cell.valValues.map((row) => medianOver(row, cols, scratch));
   let bi = -1;
   for (let k = 0; k < meds.length; k++) if (!Number.isNaN(meds[k]) && (bi < 0 || meds[k] > meds[bi])) bi = k;
-  if (bi < 0) return { best: null, bestWidth: null, bestParams: null, smallestParamsWithinTolerance: null, smallestWidthWithinTolerance: null };
+  if (bi < 0) return NO_VALIDATION;
   const best = meds[bi];
-  const ti = meds.findIndex((m) => m >= best - tolerance - 1e-9);
+  const ti = meds.findIndex((m) => m >= best - tolerance - LEVEL_TOLERANCE);
   return {
     best,
     bestWidth: cell.widths[bi],
@@ -319,7 +323,7 @@ function lossValidationOf(cells: Cell[], perCell: ValidationSummary[], tolerance
   perCell.forEach((v, i) => {
     if (v.best !== null && (vi < 0 || v.best > perCell[vi].best!)) vi = i;
   });
-  if (vi < 0) return { best: null, bestWidth: null, bestParams: null, smallestParamsWithinTolerance: null, smallestWidthWithinTolerance: null };
+  if (vi < 0) return NO_VALIDATION;
   const best = perCell[vi].best!;
   let wt: { params: number; width: number; cell: Cell } | null = null;
   for (const cell of cells) {
@@ -327,7 +331,7 @@ function lossValidationOf(cells: Cell[], perCell: ValidationSummary[], tolerance
     const cols = allColumns(cell);
     cell.valValues.forEach((row, k) => {
       const m = medianOver(row, cols, scratch);
-      if (m >= best - tolerance - 1e-9 && (wt === null || cell.params[k] < wt.params)) wt = { params: cell.params[k], width: cell.widths[k], cell };
+      if (m >= best - tolerance - LEVEL_TOLERANCE && (wt === null || cell.params[k] < wt.params)) wt = { params: cell.params[k], width: cell.widths[k], cell };
     });
   }
   const w = wt as { params: number; width: number; cell: Cell } | null;

@@ -5,6 +5,7 @@
  */
 import { datasetCeilings, type DatasetCeilings } from '../data.js';
 import { datasetOf } from './expand.js';
+import { LEVEL_TOLERANCE } from '../thresholds/criterion.js';
 import { GridError, issueAt } from './parse.js';
 import type { GridSpec } from './schema.js';
 
@@ -16,8 +17,8 @@ export function levelAboveCeiling(spec: GridSpec, ceilings: DatasetCeilings = da
   const { metric, level } = spec.threshold;
   if (typeof level !== 'number' || (metric !== 'trainAcc' && metric !== 'valAcc')) return null;
   const c = metric === 'trainAcc' ? ceilings.train : ceilings.validation;
-  // The thresholds meet a level within 1e-9 (accuracies are k/N).
-  if (level - 1e-9 <= c.accuracy) return null;
+  // The thresholds meet a level within LEVEL_TOLERANCE (accuracies are k/N).
+  if (level - LEVEL_TOLERANCE <= c.accuracy) return null;
   return (
     `${level} is above the best accuracy any classifier can reach on this ${metric === 'trainAcc' ? 'training' : 'validation'} set ` +
     `(${c.correct}/${c.points} = ${shown(c.accuracy)}: ${c.conflictingPoints} points at coinciding inputs with different labels); ` +

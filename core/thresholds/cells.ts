@@ -5,7 +5,7 @@
  */
 import { LOSSES, isDynamical, type LossName } from '../types.js';
 import { medianSorted, sortPrefix } from '../statistics.js';
-import { meets, worstValue, type GroupField, type ThresholdCriterion, type ThresholdInput } from './criterion.js';
+import { LEVEL_TOLERANCE, meets, worstValue, type GroupField, type ThresholdCriterion, type ThresholdInput } from './criterion.js';
 
 export type CellKey = { lr?: number; period?: number | null; amplitude?: number | null };
 
@@ -201,7 +201,7 @@ export function crossingOn(cell: Cell, cols: ArrayLike<number>, level: number, c
     const mHi = medians[s];
     // A median that meets the level within rounding (an accuracy k/N against a ceiling computed elsewhere) sits on
     // the grid width: interpolating by a fraction of 1 - 1e-15 would give P* = 290.99999999999983 for 291.
-    if (Number.isFinite(mLo) && Number.isFinite(mHi) && mHi !== mLo && Math.abs(mHi - level) > 1e-9) {
+    if (Number.isFinite(mLo) && Number.isFinite(mHi) && mHi !== mLo && Math.abs(mHi - level) > LEVEL_TOLERANCE) {
       const f = Math.min(1, Math.max(0, (level - mLo) / (mHi - mLo)));
       if (f < 1) params = Math.exp(Math.log(cell.params[s - 1]) + f * (Math.log(cell.params[s]) - Math.log(cell.params[s - 1])));
     }

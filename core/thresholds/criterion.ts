@@ -106,10 +106,10 @@ export function levelOf(c: ThresholdCriterion, achievable: AchievableAccuracy | 
 }
 
 /** Tolerance of "meets the level": accuracies are k/N, so a ceiling reached is equal up to rounding. */
-const EPS = 1e-9;
+export const LEVEL_TOLERANCE = 1e-9;
 
 export function meets(value: number, level: number, direction: 'atLeast' | 'atMost'): boolean {
-  return direction === 'atLeast' ? value >= level - EPS : value <= level + EPS;
+  return direction === 'atLeast' ? value >= level - LEVEL_TOLERANCE : value <= level + LEVEL_TOLERANCE;
 }
 
 /** The value that never meets a level: a diverged or missing metric. */
