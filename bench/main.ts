@@ -31,7 +31,7 @@ import { DEFAULT_SHARPNESS_COLD_EVERY, DEFAULT_SHARPNESS_MIN_ORDER, DEFAULT_SHAR
 import { runSweepBench, type SweepBench } from './sweep.js';
 import { trainPack } from '../core/train.js';
 import { median } from '../core/statistics.js';
-import { FAST_ENGINE } from '../core/engines/fast.js';
+import { createEngine, engineIdentity } from '../core/engines/index.js';
 
 interface Options {
   json: boolean;
@@ -298,7 +298,7 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
   const time = async (every: number) => {
     const acc = { step: 0, sharp: 0, measurements: 0, hvps: 0 };
     const t0 = performance.now();
-    await trainPack(pack(every), timedFactory(createFastKernel, acc), FAST_ENGINE);
+    await trainPack(pack(every), timedFactory(createFastKernel, acc), engineIdentity('fast'));
     const t = (performance.now() - t0) / 1000;
     if (every === 25) {
       inRun.push(acc.sharp / acc.step);
@@ -378,8 +378,7 @@ async function main(): Promise<void> {
 
   const overheads: Overhead[] = [];
   if (o.sharpness && list.some((c) => c.engine === 'fast')) {
-    const { createFastEngine } = await import('../core/engines/fast.js');
-    const engine = await createFastEngine();
+    const engine = await createEngine('fast');
     const K = Math.max(...o.ks);
     for (const w of o.workloads) {
       const rate = cells.find((c) => c.engine === 'fast' && c.workload === w.id && c.K === K)?.trialStepsPerS;

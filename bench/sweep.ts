@@ -20,7 +20,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection, WorkflowClient } from '@temporalio/client';
-import { createFastEngine } from '../core/engines/fast.js';
+import { createEngine } from '../core/engines/index.js';
 import { expandGrid, parseGrid, planPacks } from '../core/grid/index.js';
 import type { Pack } from '../core/types.js';
 import { ThreadPackRunner } from '../activities/runner.js';
@@ -253,7 +253,7 @@ async function peerSweep(steps: number, c: number): Promise<number | null> {
 async function inProcess(packs: Pack[], c: number): Promise<number> {
   const t0 = performance.now();
   if (c === 1) {
-    const engine = await createFastEngine();
+    const engine = await createEngine('fast');
     for (const p of packs) await engine.trainPack(p);
   } else {
     const runner = new ThreadPackRunner();

@@ -255,8 +255,6 @@ export interface EngineHooks {
 /** A training engine: trains a pack and returns one outcome per trial, in the pack's order. */
 export interface Engine {
   readonly name: EngineName;
-  /** Bumped whenever the numbers an engine produces may change; part of every trial id. */
-  readonly version: string;
   /** Which backend actually runs (e.g. 'float64', 'wasm', 'cpu', 'tensorflow'). */
   readonly backend: string;
   trainPack(pack: Pack, hooks?: EngineHooks): Promise<TrialOutcome[]>;

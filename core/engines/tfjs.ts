@@ -14,13 +14,11 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Engine, EngineHooks, Pack, TrialOutcome } from '../types.js';
-import { trainPack, type EngineIdentity } from '../train.js';
-import { ENGINE_VERSIONS } from './versions.js';
+import { trainPack } from '../train.js';
+import { engineIdentity } from './versions.js';
 import { createTfjsKernel, createTfjsKernelFactory } from './tfjs-kernel.js';
 
 export { createTfjsKernel, createTfjsKernelFactory };
-
-export const TFJS_ENGINE = { name: 'tfjs', version: ENGINE_VERSIONS.tfjs } as const satisfies EngineIdentity;
 
 export const TFJS_BACKEND_ENV = 'DYNSWEEP_TFJS_BACKEND';
 
@@ -134,10 +132,10 @@ export async function selectTfjsBackend(
 export async function createTfjsEngine(preferred?: TfjsBackendChoice | string): Promise<Engine> {
   const sel = await selectTfjsBackend(preferred);
   const factory = createTfjsKernelFactory({ backendLabel: sel.label, tfBackend: sel.tfBackend });
+  const identity = engineIdentity('tfjs');
   return {
-    name: TFJS_ENGINE.name,
-    version: TFJS_ENGINE.version,
+    name: identity.name,
     backend: sel.label,
-    trainPack: (pack: Pack, hooks?: EngineHooks): Promise<TrialOutcome[]> => trainPack(pack, factory, TFJS_ENGINE, hooks),
+    trainPack: (pack: Pack, hooks?: EngineHooks): Promise<TrialOutcome[]> => trainPack(pack, factory, identity, hooks),
   };
 }

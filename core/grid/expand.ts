@@ -1,6 +1,6 @@
 import { canonicalJson, contentHash } from '../hash.js';
 import { DATA_GENERATOR_VERSION } from '../data.js';
-import { ENGINE_VERSIONS } from '../engines/versions.js';
+import { engineVersions } from '../engines/versions.js';
 import { INIT_VERSIONS } from '../model.js';
 import { isDynamical, lossFamily, type DatasetSpec, type Pack, type Trial, type TrialConfig } from '../types.js';
 import { trialsPerWidth, type GridSpec } from './schema.js';
@@ -25,12 +25,13 @@ export function datasetOf(spec: GridSpec): DatasetSpec {
 }
 
 /**
- * Versions of the code that turns a configuration into numbers: the engine, the data generator and the
- * initialisation scheme. Bumping any of them changes the trial ids it enters, so old records are not served.
+ * Versions of the code that turns a configuration into numbers: the engine (a hash of its sources,
+ * core/engines/versions.ts), the data generator and the initialisation scheme. A change to any of them changes
+ * the trial ids it enters, so old records are not served.
  */
 export function codeVersions(config: Pick<TrialConfig, 'engine' | 'init'>) {
   return {
-    engineVersion: ENGINE_VERSIONS[config.engine],
+    engineVersion: engineVersions()[config.engine],
     dataGeneratorVersion: DATA_GENERATOR_VERSION,
     initVersion: INIT_VERSIONS[config.init],
   };

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { expandGrid, parseGrid, planPacks } from '../../core/grid/index.js';
 import { issuesOf } from './grid-helpers.js';
 import { DATA_GENERATOR_VERSION } from '../../core/data.js';
-import { ENGINE_VERSIONS } from '../../core/engines/versions.js';
+import { engineVersions } from '../../core/engines/versions.js';
 import { contentHash } from '../../core/hash.js';
 import { INIT_VERSIONS } from '../../core/model.js';
 
@@ -84,7 +84,7 @@ describe('grid expansion', () => {
     const standard = expandGrid(parseGrid(`${base}model:\n  init: standard\n`, 'g.yaml'));
     expect(standard.some((t) => a.some((u) => u.id === t.id))).toBe(false);
     for (const t of a) {
-      const engineVersion = ENGINE_VERSIONS[t.config.engine];
+      const engineVersion = engineVersions()[t.config.engine];
       const versions = { engineVersion, dataGeneratorVersion: DATA_GENERATOR_VERSION, initVersion: INIT_VERSIONS[t.config.init] };
       expect(t.id).toBe(contentHash({ config: t.config, ...versions }));
       // Not the id of the same configuration before the generator and init versions entered it: glorot-normal

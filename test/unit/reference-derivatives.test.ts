@@ -3,7 +3,7 @@
  * differences (of a naive loss, and of the analytic gradient), at points away from the ReLU kinks.
  */
 import { describe, expect, it } from 'vitest';
-import { createReferenceKernel } from '../../core/engines/reference.js';
+import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
 import type { PackKernel } from '../../core/kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
 import { paramCount } from '../../core/model.js';

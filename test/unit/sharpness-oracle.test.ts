@@ -3,7 +3,7 @@
  * eigendecomposition of the full Hessian (built column by column from hvp) on tiny networks.
  */
 import { describe, expect, it } from 'vitest';
-import { createReferenceKernel } from '../../core/engines/reference.js';
+import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
 import type { PackKernel } from '../../core/kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
 import { initParams, paramCount } from '../../core/model.js';

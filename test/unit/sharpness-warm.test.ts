@@ -4,8 +4,7 @@
  * training runs through the driver (reference and fast engines).
  */
 import { describe, expect, it } from 'vitest';
-import { createReferenceEngine } from '../../core/engines/reference.js';
-import { createFastEngine } from '../../core/engines/fast.js';
+import { createFastEngine, createReferenceEngine } from '../../core/engines/index.js';
 import { defaultDatasetSpec } from '../../core/data.js';
 import { jacobiEigen, lanczosBatched, lanczosTolerantBatched, startVectors } from '../../core/linalg.js';
 import { createRng } from '../../core/prng.js';

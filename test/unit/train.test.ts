@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createReferenceEngine, createReferenceKernel, REFERENCE_ENGINE } from '../../core/engines/reference.js';
+import { createReferenceEngine, engineIdentity } from '../../core/engines/index.js';
+import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
 import type { PackKernel } from '../../core/kernel.js';
 import { makeSpirals } from '../../core/data.js';
 import { flattenParams } from '../../core/model.js';
@@ -40,7 +41,7 @@ describe('trainPack records', () => {
     for (const [k, { record: r, artifact: a }] of out.entries()) {
       expect(r.schema).toBe('dynsweep.trial/2');
       expect(r.params).toBe(6 * 6 + 3);
-      expect(r.engine).toEqual({ name: 'reference', version: REFERENCE_ENGINE.version, backend: 'float64' });
+      expect(r.engine).toEqual({ name: 'reference', version: engineIdentity('reference').version, backend: 'float64' });
       expect(r.artifactKey).toBe(`artifacts/${r.trialId}.json`);
       expect(r.diverged).toBe(false);
       expect(r.divergedAtStep).toBeNull();
@@ -189,7 +190,7 @@ describe('trainPack mechanics', () => {
   it('rejects packs whose trials do not share the loop', async () => {
     await expect(run([ce, trialConfig({ loss: 'mse' })])).rejects.toThrow(/family/);
     await expect(run([ce, trialConfig({ steps: 99 })])).rejects.toThrow();
-    await expect(trainPack({ index: 0, width: 7, trials: [{ id: 'x', config: ce }] }, createReferenceKernel, REFERENCE_ENGINE)).rejects.toThrow(/width/);
+    await expect(trainPack({ index: 0, width: 7, trials: [{ id: 'x', config: ce }] }, createReferenceKernel, engineIdentity('reference'))).rejects.toThrow(/width/);
   });
 
   it('sharpnessEvery = 0 records sharpness only at the end', async () => {
