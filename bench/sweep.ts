@@ -186,9 +186,9 @@ async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<b
 }
 
 /** A child in its own process group (stopGroup ends it with its children), output to a log file. */
-function startGroup(cmd: string, args: string[], logFile: string): ChildProcess {
+function startGroup(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const out = openSync(logFile, 'w');
-  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env: process.env });
+  const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env });
   closeSync(out);
   return child;
 }
@@ -314,6 +314,8 @@ export async function runSweepBench(o: SweepBenchOptions): Promise<SweepBench> {
           process.execPath,
           [sweepBin(), 'worker', '--queue', 'all', '--concurrency', String(c), '--address', address, '--namespace', 'default', '--ready-file', ready],
           path.join(dir, `worker-${c}.log`),
+          // The worker writes only under the store roots it is given (storage/allow.ts): the bench's stores.
+          { ...process.env, SWEEP_STORE_ALLOW: dir },
         );
         await waitUntil(`worker (concurrency ${c})`, 60_000, () => existsSync(ready));
         const store = path.join(dir, `store-${c}`);

@@ -2,16 +2,23 @@ import type { Argv } from 'yargs';
 import { concurrencyFromEnv } from '../workers/concurrency.js';
 import { CliError, EXIT_BAD_INPUT } from './errors.js';
 
-/** --address / --namespace: where Temporal is. Without an address the embedded local stack is used. */
-export function withConnection<T>(y: Argv<T>) {
+/**
+ * --address / --namespace / --profile: where Temporal is, over Temporal's environment configuration (a profile of
+ * $TEMPORAL_CONFIG_FILE, then the TEMPORAL_* variables; docs/deploy.md). `fallback`: what runs when nothing names an address.
+ */
+export function withConnection<T>(y: Argv<T>, fallback = 'the embedded local stack') {
   return y
     .option('address', {
       type: 'string',
-      describe: 'Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the embedded local stack)',
+      describe: `Temporal frontend host:port (default: $TEMPORAL_ADDRESS, else the profile's address, else ${fallback})`,
     })
     .option('namespace', {
       type: 'string',
-      describe: 'Temporal namespace (default: $TEMPORAL_NAMESPACE or "default")',
+      describe: `Temporal namespace (default: $TEMPORAL_NAMESPACE, else the profile's, else "default")`,
+    })
+    .option('profile', {
+      type: 'string',
+      describe: 'Profile of the Temporal config file, $TEMPORAL_CONFIG_FILE (default: $TEMPORAL_PROFILE, else "default")',
     });
 }
 
@@ -30,6 +37,7 @@ export function withJson<T>(y: Argv<T>) {
 export interface ConnectionArgs {
   address?: string;
   namespace?: string;
+  profile?: string;
 }
 
 /** --concurrency, when given, is a positive integer (exit 2 otherwise). */
@@ -46,4 +54,18 @@ export function envConcurrency(): number | undefined {
   } catch (err) {
     throw new CliError((err as Error).message, EXIT_BAD_INPUT);
   }
+}
+
+/**
+ * --metrics-port (default $SWEEP_METRICS_PORT) and --metrics-host (default $SWEEP_METRICS_HOST, else 127.0.0.1): where a
+ * worker serves Prometheus metrics; undefined (off) without a port. A port that is not 1-65535 is bad input (exit 2).
+ */
+export function metricsConfig(port: number | undefined, host: string | undefined): { port: number; host: string } | undefined {
+  const raw = port ?? (process.env.SWEEP_METRICS_PORT?.trim() || undefined);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new CliError(`${port !== undefined ? '--metrics-port' : 'SWEEP_METRICS_PORT'} must be a port (1-65535), got ${JSON.stringify(raw)}`, EXIT_BAD_INPUT);
+  }
+  return { port: n, host: host ?? (process.env.SWEEP_METRICS_HOST?.trim() || '127.0.0.1') };
 }

@@ -24,15 +24,19 @@ export class ProgressView {
       this.bar.start(p.totalTrials, 0, { ...payload, rate: '…', left: '…' });
     }
     const elapsed = Math.max(1, Date.now() - p.startedAt) / 1000;
-    const rate = `${(p.completedTrials / elapsed).toFixed(2)} trials/s`;
     const value = Math.min(p.totalTrials, done + inFlight);
-    this.bar.update(value, { ...payload, rate, left: etaOf(elapsed, value, p.totalTrials) });
+    this.bar.update(value, { ...payload, rate: rateOf(elapsed, value), left: etaOf(elapsed, value, p.totalTrials) });
   }
 
   stop(): void {
     this.bar?.stop();
     this.bar = null;
   }
+}
+
+/** Trials per second so far, in-pack progress included (a long pack moves it before it ends); '…' until then. */
+export function rateOf(elapsedS: number, done: number): string {
+  return done > 0 ? `${(done / elapsedS).toFixed(2)} trials/s` : '…';
 }
 
 /** Time left at the sweep's average pace so far (in-pack progress included); '…' until something has moved. */

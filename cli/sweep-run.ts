@@ -75,8 +75,15 @@ export async function resultOf(handle: WorkflowHandle<typeof sweepWorkflow>, res
       const summary = await readSummary(resultsUri);
       if (summary) return { ...summaryToResult(summary, resultsUri), status: 'cancelled' };
     }
-    throw new Error(`sweep ${handle.workflowId} failed: ${cause?.message ?? err.message}`);
+    throw new Error(`sweep ${handle.workflowId} failed: ${rootMessage(err)}`);
   }
+}
+
+/** The message of a failure's innermost cause ("Activity task failed" says less than what made it fail). */
+export function rootMessage(err: Error): string {
+  let e = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return e.message;
 }
 
 export async function readSummary(resultsUri: string): Promise<SweepSummary | null> {

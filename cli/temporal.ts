@@ -2,7 +2,8 @@ import { Client, Connection, type WorkflowExecutionDescription, type WorkflowHan
 import proto from '@temporalio/proto';
 import type { sweepWorkflow } from '../workflows/sweep.js';
 import { localUp } from '../workers/local-stack.js';
-import { CliError, EXIT_FAILED } from './errors.js';
+import { connectionOptions, ConnectionConfigError, temporalSettings, type TemporalSettings } from '../workers/connection.js';
+import { CliError, EXIT_BAD_INPUT, EXIT_FAILED } from './errors.js';
 import { envConcurrency, type ConnectionArgs } from './options.js';
 
 /** A connected client and where its web UI is. */
@@ -19,31 +20,43 @@ export interface Target {
 
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
+/** The connection settings of a command (workers/connection.ts); a configuration to fix is bad input (exit 2). */
+export function connectionSettings(args: ConnectionArgs): TemporalSettings {
+  try {
+    return temporalSettings(args);
+  } catch (err) {
+    if (err instanceof ConnectionConfigError) throw new CliError(err.message, EXIT_BAD_INPUT);
+    throw err;
+  }
+}
+
 /**
- * Connect to Temporal: --address, else $TEMPORAL_ADDRESS, else the embedded local stack (started in
- * the background when it is not running). The web UI of a remote server is $TEMPORAL_UI_URL, else port 8233 of its host.
+ * Connect to Temporal as configured (--address/--namespace/--profile over Temporal's environment configuration),
+ * else to the embedded local stack (started in the background when it is not running). `writesTo`: the store root
+ * the command writes to, which the local stack's worker is then allowed to write under. The web UI of a remote
+ * server is $TEMPORAL_UI_URL, else port 8233 of its host.
  */
-export async function connect(args: ConnectionArgs): Promise<Target> {
-  const explicit = args.address ?? process.env.TEMPORAL_ADDRESS;
+export async function connect(args: ConnectionArgs, writesTo?: string): Promise<Target> {
+  const settings = connectionSettings(args);
   let address: string;
-  let namespace = args.namespace ?? process.env.TEMPORAL_NAMESPACE ?? 'default';
+  let namespace = settings.namespace;
   let uiBase: string;
-  if (explicit) {
-    address = explicit;
-    uiBase = process.env.TEMPORAL_UI_URL ?? `http://${explicit.replace(/:\d+$/, '')}:8233`;
+  if (settings.address) {
+    address = settings.address;
+    uiBase = process.env.TEMPORAL_UI_URL ?? `http://${address.replace(/:\d+$/, '')}:8233`;
   } else {
-    const stack = await localUp(log, { concurrency: envConcurrency() });
+    const stack = await localUp(log, { concurrency: envConcurrency(), allowStore: writesTo });
     address = stack.address;
     namespace = args.namespace ?? stack.namespace;
     uiBase = stack.uiUrl;
   }
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: 5000 });
+    connection = await Connection.connect({ ...connectionOptions({ ...settings, address }), connectTimeout: 5000 });
   } catch (err) {
-    throw new CliError(`cannot reach Temporal at ${address}: ${(err as Error).message}`, EXIT_FAILED);
+    throw new CliError(`cannot reach Temporal at ${address} (${settings.security}): ${(err as Error).message}`, EXIT_FAILED);
   }
-  return { client: new Client({ connection, namespace }), connection, namespace, address, uiBase: uiBase.replace(/\/$/, ''), local: !explicit };
+  return { client: new Client({ connection, namespace }), connection, namespace, address, uiBase: uiBase.replace(/\/$/, ''), local: !settings.address };
 }
 
 export function workflowUrl(t: Target, workflowId: string): string {

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store } from '../core/store.js';
 import { LocalStore, type LocalStoreOptions } from './local.js';
-import { S3Store, type S3StoreOptions } from './s3.js';
+import { parseS3Uri, S3Store, type S3StoreOptions } from './s3.js';
 
 export interface OpenStoreOptions {
   /** Base folder for relative paths; default process.cwd(). */
@@ -28,6 +28,15 @@ export interface OpenStoreOptions {
 const ACCEPTED = 's3://bucket/prefix, file:///absolute/path, or a filesystem path';
 
 export function openStore(uri: string, opts: OpenStoreOptions = {}): Store {
+  const loc = storeLocation(uri, opts);
+  if (loc.kind === 'local') return new LocalStore(loc.uri, opts.local);
+  const s3opts: S3StoreOptions = { ...opts.s3 };
+  if (opts.createBucket !== undefined) s3opts.createBucket = opts.createBucket;
+  return new S3Store(loc.uri, s3opts);
+}
+
+/** Where a store location points, in the canonical form its Store's `uri` has, without opening anything. */
+export function storeLocation(uri: string, opts: Pick<OpenStoreOptions, 'cwd'> = {}): { kind: 's3' | 'local'; uri: string } {
   if (typeof uri !== 'string' || uri.trim() === '') {
     throw new Error(`store location is empty; expected ${ACCEPTED}`);
   }
@@ -36,9 +45,8 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): Store {
 
   if (scheme === 's3') {
     if (!loc.startsWith('s3://')) throw new Error(`malformed S3 store URI ${JSON.stringify(uri)}; expected s3://bucket/prefix`);
-    const s3opts: S3StoreOptions = { ...opts.s3 };
-    if (opts.createBucket !== undefined) s3opts.createBucket = opts.createBucket;
-    return new S3Store(loc, s3opts);
+    const { bucket, prefix } = parseS3Uri(loc);
+    return { kind: 's3', uri: prefix === '' ? `s3://${bucket}` : `s3://${bucket}/${prefix}` };
   }
 
   if (scheme === 'file') {
@@ -51,7 +59,7 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): Store {
         { cause: err },
       );
     }
-    return new LocalStore(path.resolve(p), opts.local);
+    return { kind: 'local', uri: path.resolve(p) };
   }
 
   // A one-letter "scheme" could be a Windows drive (C:\...); anything longer with ':' followed by '//' is a URL.
@@ -61,5 +69,5 @@ export function openStore(uri: string, opts: OpenStoreOptions = {}): Store {
 
   let p = loc;
   if (p === '~' || p.startsWith('~/')) p = path.join(homedir(), p.slice(1));
-  return new LocalStore(path.resolve(opts.cwd ?? process.cwd(), p), opts.local);
+  return { kind: 'local', uri: path.resolve(opts.cwd ?? process.cwd(), p) };
 }

@@ -1,8 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { rootsInFile } from '../storage/allow.js';
+import { storeLocation } from '../storage/open.js';
 import { concurrencyFromEnv } from './concurrency.js';
 import { packageRoot, serversScript, stateDir, sweepBin } from './paths.js';
 
@@ -45,6 +47,15 @@ export const DEV_SERVER_FLAGS = [
 ];
 
 const stackFile = () => path.join(stateDir(), 'local.json');
+/** Store roots the local worker may write under besides its own (storage/allow.ts): those its CLI commands wrote to. */
+const allowFile = () => path.join(stateDir(), 'stores.allow');
+
+/** Let the local worker write under `root` (read on its next store check; no restart). */
+function allowStore(root: string): void {
+  const canonical = storeLocation(root).uri;
+  if (rootsInFile(allowFile()).includes(canonical)) return;
+  appendFileSync(allowFile(), `${canonical}\n`);
+}
 
 function alive(pid: number): boolean {
   try {
@@ -125,7 +136,7 @@ async function startWorker(address: string, dir: string, concurrency: number | n
   const readyFile = path.join(dir, 'worker.ready');
   rmSync(readyFile, { force: true });
   const log = path.join(dir, 'worker.log');
-  const args = [sweepBin(), 'worker', '--address', address, '--namespace', 'default', '--ready-file', readyFile];
+  const args = [sweepBin(), 'worker', '--address', address, '--namespace', 'default', '--ready-file', readyFile, '--allow-stores-file', allowFile()];
   if (concurrency !== null) args.push('--concurrency', String(concurrency));
   const pid = spawnDetached(process.execPath, args, log);
   await waitFor('the local worker', 120_000, async () => existsSync(readyFile) || (alive(pid) ? false : Promise.reject(new Error('exited'))), log).catch(
@@ -140,11 +151,13 @@ async function startWorker(address: string, dir: string, concurrency: number | n
  * Bring the local stack up (or reuse a running one) and return where it is. `concurrency` (default
  * $SWEEP_CONCURRENCY): packs its worker trains at once; when it differs from the running worker's, the worker is
  * restarted with it. Unset keeps whatever the running worker has (one pack per core when it was never set).
+ * `allowStore`: a store root its worker may write under from now on (the root of the sweep about to start).
  */
-export async function localUp(log: (m: string) => void = () => {}, opts: { concurrency?: number } = {}): Promise<LocalStack> {
+export async function localUp(log: (m: string) => void = () => {}, opts: { concurrency?: number; allowStore?: string } = {}): Promise<LocalStack> {
   const asked = opts.concurrency ?? concurrencyFromEnv();
   const dir = stateDir();
   mkdirSync(dir, { recursive: true });
+  if (opts.allowStore) allowStore(opts.allowStore);
   const existing = readStack();
   if (existing && alive(existing.temporalPid) && (await temporalReady(existing.address).catch(() => false))) {
     const concurrency = asked ?? existing.concurrency ?? null;

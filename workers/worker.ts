@@ -1,18 +1,25 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createJudgeActivities } from '../activities/judge.js';
 import { ThreadPackRunner } from '../activities/runner.js';
+import { allowListed, StoreNotAllowedError } from '../storage/allow.js';
 import { openStore } from '../storage/open.js';
 import { CONTROL_QUEUE, TRAIN_QUEUE } from '../workflows/definitions.js';
+import { connectionOptions, type TemporalSettings } from './connection.js';
+import { meteredRunner, meteredStore, setUpMetrics, type MetricsConfig } from './metrics.js';
 
 export type WorkerRole = 'control' | 'train' | 'all';
 
 export interface WorkerConfig {
-  /** Temporal frontend, host:port. */
-  address: string;
-  namespace: string;
+  /** Where Temporal is and how to connect (workers/connection.ts). */
+  temporal: TemporalSettings & { address: string };
+  /** Serve Prometheus metrics (workers/metrics.ts); off when unset. */
+  metrics?: MetricsConfig;
+  /** A file of further store roots this worker may write under, re-read on every check (storage/allow.ts). */
+  allowStoresFile?: string;
   /** Which queues this process serves. Default 'all'. */
   role: WorkerRole;
   /** Training task queue. Default 'dynsweep-train'. */
@@ -28,11 +35,22 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
  * Control: sweep workflows and their light activities. Train: one pack per core, each in a worker thread.
  */
 export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onReady?: () => void): Promise<void> {
-  const connection = await NativeConnection.connect({ address: config.address });
-  const activities = createActivities({ openStore: (uri) => openStore(uri), runner: new ThreadPackRunner() });
+  const metrics = setUpMetrics(config.metrics);
+  // Only under the configured roots: a workflow's input names its results location, and a refusal is final.
+  const allowed = allowListed((uri) => meteredStore(openStore(uri), metrics.storeErrors), { allowFile: config.allowStoresFile });
+  const open = (uri: string) => {
+    try {
+      return allowed(uri);
+    } catch (err) {
+      if (err instanceof StoreNotAllowedError) throw ApplicationFailure.nonRetryable(err.message, 'StoreNotAllowed');
+      throw err;
+    }
+  };
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+  const activities = createActivities({ openStore: open, runner: meteredRunner(new ThreadPackRunner(), metrics) });
   // Scheduled sweeps: the verdict against a baseline, after finalize.
-  const judge = createJudgeActivities({ openStore: (uri) => openStore(uri) });
-  const common: Pick<WorkerOptions, 'connection' | 'namespace'> = { connection, namespace: config.namespace };
+  const judge = createJudgeActivities({ openStore: open });
+  const common: Pick<WorkerOptions, 'connection' | 'namespace'> = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   try {
     if (config.role !== 'train') {

@@ -46,8 +46,9 @@ function checkName(name: string): void {
   if (!SCHEDULE_NAME.test(name)) throw new CliError(`schedule name ${JSON.stringify(name)}: use letters, digits, ".", "_" or "-" (at most 64)`, EXIT_BAD_INPUT);
 }
 
-async function withTarget<T>(args: ConnectionArgs, fn: (t: Target) => Promise<T>): Promise<T> {
-  const target = await connect(args);
+/** `writesTo`: the store root the schedule's runs write under (the local stack's worker may then write there). */
+async function withTarget<T>(args: ConnectionArgs, fn: (t: Target) => Promise<T>, writesTo?: string): Promise<T> {
+  const target = await connect(args, writesTo);
   try {
     return await fn(target);
   } finally {
@@ -214,7 +215,7 @@ const create = handler(async (args: CreateArgs) => {
     if (args.json) out(JSON.stringify({ ...view, trials: grid.trialCount }));
     else out(`schedule ${args.name} created: ${grid.trialCount} trials per run, cron "${args.cron}", next ${view.nextRuns[0] ?? '-'}\nresults: ${root.uri}/${args.name}-<scheduled time>/`);
     return EXIT_OK;
-  });
+  }, root.uri);
 });
 
 interface UpdateArgs extends NameArgs {

@@ -44,7 +44,7 @@ export const handle = handler(async (args: StartArgs) => {
   }
 
   const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, spec: grid.spec, trials: grid.trialCount };
-  const target = await connect(args);
+  const target = await connect(args, root.uri);
   try {
     const workflowId = workflowIdOf(sweepId);
     const options = {

@@ -67,7 +67,8 @@ describe('artifacts through the real stack, checked by an independent numpy impl
 
   beforeAll(async () => {
     [temporal, minio] = await Promise.all([startTemporal(), startMinio()]);
-    env = cleanEnv({ ...temporal.env(), ...minio.env() });
+    // The worker writes only under the store roots it is given (storage/allow.ts): the whole test bucket.
+    env = cleanEnv({ ...temporal.env(), ...minio.env(), SWEEP_STORE_ALLOW: `s3://${minio.bucket}` });
     worker = await startWorker(env);
   });
 

@@ -17,7 +17,8 @@ describe('a sweep through the S3 store', () => {
 
   beforeAll(async () => {
     [temporal, minio] = await Promise.all([startTemporal({ searchAttributes: { SweepName: 'Keyword', GridHash: 'Keyword', SweepStatus: 'Keyword' } }), startMinio()]);
-    env = cleanEnv({ ...temporal.env(), ...minio.env() });
+    // The worker writes only under the store roots it is given (storage/allow.ts): the whole test bucket.
+    env = cleanEnv({ ...temporal.env(), ...minio.env(), SWEEP_STORE_ALLOW: `s3://${minio.bucket}` });
     worker = await startWorker(env);
   });
 
