@@ -489,3 +489,473 @@ export function hvpCachedBlock(
     }
   }
 }
+
+// ==== Any shape: d inputs, width w, C classes ==========================================================
+//
+// The kernels above are the spirals' (d = 2, C = 3): activations recomputed, logits in registers. Every other
+// shape runs the kernels below, which store the activations of a chunk of samples (a first layer with d >> 2
+// is a real GEMM, too costly to recompute in every pass) and work chunk by chunk, so the scratch stays in L1/L2
+// whatever the data size. Shapes are padded by the glue: dp = d rounded up to 2 (inputs), wp = w rounded up to 4
+// (hidden units), samples to an even count; padded inputs are 0, padded units have zero weights (their
+// pre-activation is 0, so ReLU'(0) = 0 gives them zero gradients forever), padded samples have label -1 (no
+// loss, zero dz). A block's parameters: W1 (dp x wp, row i at i * wp), b1 (wp), W2 (wp x C), b2 (C), all v128.
+// Register tiles: 2 samples x 4 units in the first layer (8 accumulators), 4 units in the second.
+
+/** out[s, j] = bias[j] + sum_i X[s, i] W[i, j] (s < m, even; j < wp, multiple of 4), then ReLU (mask = 0) or
+ * zeroed where mask[s, j] <= 0 (the R-forward pass: Ra masked by the forward pass's ReLU). */
+export function l1Forward(W: usize, bias: usize, X: usize, m: i32, dp: i32, wp: i32, out: usize, mask: usize): void {
+  const xs = (<usize>dp) * 4;
+  const row = (<usize>wp) * V;
+  const zero = f32x4.splat(0);
+  for (let j = 0; j < wp; j += 4) {
+    const bj = bias + (<usize>j) * V;
+    const c0 = v128.load(bj), c1 = v128.load(bj, 16), c2 = v128.load(bj, 32), c3 = v128.load(bj, 48);
+    for (let s = 0; s < m; s += 2) {
+      const xa = X + (<usize>s) * xs;
+      const xb = xa + xs;
+      let a0 = c0, a1 = c1, a2 = c2, a3 = c3;
+      let b0 = c0, b1 = c1, b2 = c2, b3 = c3;
+      let wq = W + (<usize>j) * V;
+      for (let i = 0; i < dp; i++) {
+        const w0 = v128.load(wq), w1 = v128.load(wq, 16), w2 = v128.load(wq, 32), w3 = v128.load(wq, 48);
+        const sa = v128.load32_splat(xa + (<usize>i) * 4);
+        a0 = f32x4.add(a0, f32x4.mul(sa, w0));
+        a1 = f32x4.add(a1, f32x4.mul(sa, w1));
+        a2 = f32x4.add(a2, f32x4.mul(sa, w2));
+        a3 = f32x4.add(a3, f32x4.mul(sa, w3));
+        const sb = v128.load32_splat(xb + (<usize>i) * 4);
+        b0 = f32x4.add(b0, f32x4.mul(sb, w0));
+        b1 = f32x4.add(b1, f32x4.mul(sb, w1));
+        b2 = f32x4.add(b2, f32x4.mul(sb, w2));
+        b3 = f32x4.add(b3, f32x4.mul(sb, w3));
+        wq += row;
+      }
+      const oa = out + (<usize>s) * row + (<usize>j) * V;
+      const ob = oa + row;
+      if (mask == 0) {
+        v128.store(oa, f32x4.max(a0, zero));
+        v128.store(oa, f32x4.max(a1, zero), 16);
+        v128.store(oa, f32x4.max(a2, zero), 32);
+        v128.store(oa, f32x4.max(a3, zero), 48);
+        v128.store(ob, f32x4.max(b0, zero));
+        v128.store(ob, f32x4.max(b1, zero), 16);
+        v128.store(ob, f32x4.max(b2, zero), 32);
+        v128.store(ob, f32x4.max(b3, zero), 48);
+      } else {
+        const ma = mask + (oa - out);
+        const mb = ma + row;
+        v128.store(oa, v128.and(a0, f32x4.gt(v128.load(ma), zero)));
+        v128.store(oa, v128.and(a1, f32x4.gt(v128.load(ma, 16), zero)), 16);
+        v128.store(oa, v128.and(a2, f32x4.gt(v128.load(ma, 32), zero)), 32);
+        v128.store(oa, v128.and(a3, f32x4.gt(v128.load(ma, 48), zero)), 48);
+        v128.store(ob, v128.and(b0, f32x4.gt(v128.load(mb), zero)));
+        v128.store(ob, v128.and(b1, f32x4.gt(v128.load(mb, 16), zero)), 16);
+        v128.store(ob, v128.and(b2, f32x4.gt(v128.load(mb, 32), zero)), 32);
+        v128.store(ob, v128.and(b3, f32x4.gt(v128.load(mb, 48), zero)), 48);
+      }
+    }
+  }
+}
+
+/** G[i, j] += sum_s X[s, i] D[s, j] (the first layer's weight gradient; tiles of 2 inputs x 4 units). */
+function l1GradW(X: usize, D: usize, m: i32, dp: i32, wp: i32, G: usize): void {
+  const xs = (<usize>dp) * 4;
+  const row = (<usize>wp) * V;
+  for (let j = 0; j < wp; j += 4) {
+    for (let i = 0; i < dp; i += 2) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+      let dq = D + (<usize>j) * V;
+      let xq = X + (<usize>i) * 4;
+      for (let s = 0; s < m; s++) {
+        const d0 = v128.load(dq), d1 = v128.load(dq, 16), d2 = v128.load(dq, 32), d3 = v128.load(dq, 48);
+        const sa = v128.load32_splat(xq);
+        const sb = v128.load32_splat(xq, 4);
+        a0 = f32x4.add(a0, f32x4.mul(sa, d0));
+        a1 = f32x4.add(a1, f32x4.mul(sa, d1));
+        a2 = f32x4.add(a2, f32x4.mul(sa, d2));
+        a3 = f32x4.add(a3, f32x4.mul(sa, d3));
+        b0 = f32x4.add(b0, f32x4.mul(sb, d0));
+        b1 = f32x4.add(b1, f32x4.mul(sb, d1));
+        b2 = f32x4.add(b2, f32x4.mul(sb, d2));
+        b3 = f32x4.add(b3, f32x4.mul(sb, d3));
+        dq += row;
+        xq += xs;
+      }
+      const ga = G + (<usize>i) * row + (<usize>j) * V;
+      const gb = ga + row;
+      v128.store(ga, f32x4.add(v128.load(ga), a0));
+      v128.store(ga, f32x4.add(v128.load(ga, 16), a1), 16);
+      v128.store(ga, f32x4.add(v128.load(ga, 32), a2), 32);
+      v128.store(ga, f32x4.add(v128.load(ga, 48), a3), 48);
+      v128.store(gb, f32x4.add(v128.load(gb), b0));
+      v128.store(gb, f32x4.add(v128.load(gb, 16), b1), 16);
+      v128.store(gb, f32x4.add(v128.load(gb, 32), b2), 32);
+      v128.store(gb, f32x4.add(v128.load(gb, 48), b3), 48);
+    }
+  }
+}
+
+/** Z[s, c] += sum_j H[s, j] W2[j, c] (4 classes at a time, then one by one). */
+function l2Acc(H: usize, W2: usize, m: i32, wp: i32, C: i32, Z: usize): void {
+  const row = (<usize>wp) * V;
+  const cs = (<usize>C) * V;
+  for (let s = 0; s < m; s++) {
+    const hs = H + (<usize>s) * row;
+    const zs = Z + (<usize>s) * cs;
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      let z0 = f32x4.splat(0), z1 = f32x4.splat(0), z2 = f32x4.splat(0), z3 = f32x4.splat(0);
+      let wq = W2 + (<usize>c) * V;
+      for (let j = 0; j < wp; j++) {
+        const h = v128.load(hs + (<usize>j) * V);
+        z0 = f32x4.add(z0, f32x4.mul(h, v128.load(wq)));
+        z1 = f32x4.add(z1, f32x4.mul(h, v128.load(wq, 16)));
+        z2 = f32x4.add(z2, f32x4.mul(h, v128.load(wq, 32)));
+        z3 = f32x4.add(z3, f32x4.mul(h, v128.load(wq, 48)));
+        wq += cs;
+      }
+      const zc = zs + (<usize>c) * V;
+      v128.store(zc, f32x4.add(v128.load(zc), z0));
+      v128.store(zc, f32x4.add(v128.load(zc, 16), z1), 16);
+      v128.store(zc, f32x4.add(v128.load(zc, 32), z2), 32);
+      v128.store(zc, f32x4.add(v128.load(zc, 48), z3), 48);
+    }
+    for (; c < C; c++) {
+      let z0 = f32x4.splat(0);
+      let wq = W2 + (<usize>c) * V;
+      for (let j = 0; j < wp; j++) {
+        z0 = f32x4.add(z0, f32x4.mul(v128.load(hs + (<usize>j) * V), v128.load(wq)));
+        wq += cs;
+      }
+      const zc = zs + (<usize>c) * V;
+      v128.store(zc, f32x4.add(v128.load(zc), z0));
+    }
+  }
+}
+
+/** G[j, c] += sum_s H[s, j] D[s, c] (the second layer's weight gradient; 4 units at a time). */
+function l2GradW(H: usize, D: usize, m: i32, wp: i32, C: i32, G: usize): void {
+  const row = (<usize>wp) * V;
+  const cs = (<usize>C) * V;
+  for (let j = 0; j < wp; j += 4) {
+    for (let c = 0; c < C; c++) {
+      let g0 = f32x4.splat(0), g1 = f32x4.splat(0), g2 = f32x4.splat(0), g3 = f32x4.splat(0);
+      let hq = H + (<usize>j) * V;
+      let dq = D + (<usize>c) * V;
+      for (let s = 0; s < m; s++) {
+        const dz = v128.load(dq);
+        g0 = f32x4.add(g0, f32x4.mul(v128.load(hq), dz));
+        g1 = f32x4.add(g1, f32x4.mul(v128.load(hq, 16), dz));
+        g2 = f32x4.add(g2, f32x4.mul(v128.load(hq, 32), dz));
+        g3 = f32x4.add(g3, f32x4.mul(v128.load(hq, 48), dz));
+        hq += row;
+        dq += cs;
+      }
+      const gj = G + ((<usize>j) * cs) + (<usize>c) * V;
+      v128.store(gj, f32x4.add(v128.load(gj), g0));
+      v128.store(gj + cs, f32x4.add(v128.load(gj + cs), g1));
+      v128.store(gj + 2 * cs, f32x4.add(v128.load(gj + 2 * cs), g2));
+      v128.store(gj + 3 * cs, f32x4.add(v128.load(gj + 3 * cs), g3));
+    }
+  }
+}
+
+/** out[s, j] (= or, with acc, +=) sum_c W2[j, c] D[s, c]; then, when mask != 0, zeroed where mask[s, j] <= 0. */
+function l2Back(D: usize, W2: usize, m: i32, wp: i32, C: i32, out: usize, acc: i32, mask: usize): void {
+  const row = (<usize>wp) * V;
+  const cs = (<usize>C) * V;
+  const zero = f32x4.splat(0);
+  for (let s = 0; s < m; s++) {
+    const ds = D + (<usize>s) * cs;
+    const os = out + (<usize>s) * row;
+    for (let j = 0; j < wp; j += 4) {
+      const oj = os + (<usize>j) * V;
+      let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
+      if (acc) {
+        a0 = v128.load(oj);
+        a1 = v128.load(oj, 16);
+        a2 = v128.load(oj, 32);
+        a3 = v128.load(oj, 48);
+      }
+      const wj = W2 + (<usize>j) * cs;
+      for (let c = 0; c < C; c++) {
+        const dz = v128.load(ds + (<usize>c) * V);
+        const wc = wj + (<usize>c) * V;
+        a0 = f32x4.add(a0, f32x4.mul(dz, v128.load(wc)));
+        a1 = f32x4.add(a1, f32x4.mul(dz, v128.load(wc + cs)));
+        a2 = f32x4.add(a2, f32x4.mul(dz, v128.load(wc + 2 * cs)));
+        a3 = f32x4.add(a3, f32x4.mul(dz, v128.load(wc + 3 * cs)));
+      }
+      if (mask != 0) {
+        const mj = mask + (oj - out);
+        a0 = v128.and(a0, f32x4.gt(v128.load(mj), zero));
+        a1 = v128.and(a1, f32x4.gt(v128.load(mj, 16), zero));
+        a2 = v128.and(a2, f32x4.gt(v128.load(mj, 32), zero));
+        a3 = v128.and(a3, f32x4.gt(v128.load(mj, 48), zero));
+      }
+      v128.store(oj, a0);
+      v128.store(oj, a1, 16);
+      v128.store(oj, a2, 32);
+      v128.store(oj, a3, 48);
+    }
+  }
+}
+
+/** out[c] += sum_s src[s, c] for c < cols. */
+function colSum(src: usize, m: i32, cols: i32, out: usize): void {
+  const rs = (<usize>cols) * V;
+  for (let c = 0; c < cols; c++) {
+    let a = f32x4.splat(0);
+    let q = src + (<usize>c) * V;
+    for (let s = 0; s < m; s++) {
+      a = f32x4.add(a, v128.load(q));
+      q += rs;
+    }
+    const o = out + (<usize>c) * V;
+    v128.store(o, f32x4.add(v128.load(o), a));
+  }
+}
+
+/** Z[s, c] = b2[c]. */
+function fillRows(Z: usize, b2: usize, m: i32, C: i32): void {
+  const cs = (<usize>C) * V;
+  for (let s = 0; s < m; s++) memory.copy(Z + (<usize>s) * cs, b2, cs);
+}
+
+/**
+ * Per sample of a chunk: loss (weighted by the table om, C x C v128; summed into lossOut, 4 f64), dz = dl/dz / N
+ * into Dz and, when P != 0 (ce family), p = softmax(z) into P. Z is overwritten (exps). Label -1: padding.
+ */
+function lossChunk(Z: usize, om: usize, y: usize, m: i32, C: i32, ce: i32, invN: v128, Dz: usize, P: usize, lossOut: usize): void {
+  const cs = (<usize>C) * V;
+  const zero = f32x4.splat(0);
+  for (let s = 0; s < m; s++) {
+    const yl = load<i32>(y + (<usize>s) * 4);
+    const zs = Z + (<usize>s) * cs;
+    const ds = Dz + (<usize>s) * cs;
+    if (yl < 0) {
+      memory.fill(ds, 0, cs);
+      if (P != 0) memory.fill(P + (<usize>s) * cs, 0, cs);
+      continue;
+    }
+    const o = om + (<usize>yl) * cs;
+    if (ce) {
+      const zy = v128.load(zs + (<usize>yl) * V);
+      let mx = v128.load(zs);
+      for (let c = 1; c < C; c++) mx = f32x4.max(mx, v128.load(zs + (<usize>c) * V));
+      let sum = zero;
+      for (let c = 0; c < C; c++) {
+        const e = vexp(f32x4.sub(v128.load(zs + (<usize>c) * V), mx));
+        v128.store(zs + (<usize>c) * V, e);
+        sum = f32x4.add(sum, e);
+      }
+      const gy = v128.load(o);
+      addF64(lossOut, f32x4.mul(gy, f32x4.sub(f32x4.add(mx, vlog(sum)), zy)));
+      const inv = f32x4.div(f32x4.splat(1.0), sum);
+      const g = f32x4.mul(gy, invN);
+      for (let c = 0; c < C; c++) {
+        const p = f32x4.mul(v128.load(zs + (<usize>c) * V), inv);
+        if (P != 0) v128.store(P + (<usize>s) * cs + (<usize>c) * V, p);
+        v128.store(ds + (<usize>c) * V, f32x4.mul(g, f32x4.sub(p, onehot(yl, c))));
+      }
+    } else {
+      let l = zero;
+      for (let c = 0; c < C; c++) {
+        const e = f32x4.sub(v128.load(zs + (<usize>c) * V), onehot(yl, c));
+        const t = f32x4.mul(v128.load(o + (<usize>c) * V), e);
+        l = f32x4.add(l, f32x4.mul(t, e));
+        v128.store(ds + (<usize>c) * V, f32x4.mul(t, invN));
+      }
+      addF64(lossOut, f32x4.mul(f32x4.splat(0.5), l));
+    }
+  }
+}
+
+/** Rdz of a chunk from Rz (and P, ce family): ce Gamma_y / N p (Rz - p.Rz); mse om / N Rz. Into Rdz. */
+function rdzChunk(Rz: usize, P: usize, om: usize, y: usize, m: i32, C: i32, ce: i32, invN: v128, Rdz: usize): void {
+  const cs = (<usize>C) * V;
+  for (let s = 0; s < m; s++) {
+    const yl = load<i32>(y + (<usize>s) * 4);
+    const rs = Rz + (<usize>s) * cs;
+    const os = Rdz + (<usize>s) * cs;
+    if (yl < 0) {
+      memory.fill(os, 0, cs);
+      continue;
+    }
+    const o = om + (<usize>yl) * cs;
+    if (ce) {
+      const ps = P + (<usize>s) * cs;
+      let pr = f32x4.splat(0);
+      for (let c = 0; c < C; c++) pr = f32x4.add(pr, f32x4.mul(v128.load(ps + (<usize>c) * V), v128.load(rs + (<usize>c) * V)));
+      const g = f32x4.mul(v128.load(o), invN);
+      for (let c = 0; c < C; c++) {
+        const cv = (<usize>c) * V;
+        v128.store(os + cv, f32x4.mul(g, f32x4.mul(v128.load(ps + cv), f32x4.sub(v128.load(rs + cv), pr))));
+      }
+    } else {
+      for (let c = 0; c < C; c++) {
+        const cv = (<usize>c) * V;
+        v128.store(os + cv, f32x4.mul(f32x4.mul(v128.load(o + cv), invN), v128.load(rs + cv)));
+      }
+    }
+  }
+}
+
+/** Logits of the chunk at samples [s0, s0 + m): H (m x wp) and Z (m x C). */
+// @ts-ignore: decorator
+@inline function forwardChunk(th: usize, X: usize, m: i32, dp: i32, wp: i32, C: i32, H: usize, Z: usize): void {
+  const wb = (<usize>wp) * V;
+  const b1 = th + (<usize>dp) * wb;
+  const W2 = b1 + wb;
+  const b2 = W2 + (<usize>C) * wb;
+  l1Forward(th, b1, X, m, dp, wp, H, 0);
+  fillRows(Z, b2, m, C);
+  l2Acc(H, W2, m, wp, C, Z);
+}
+
+/** Number of v128 parameters of a padded block. */
+// @ts-ignore: decorator
+@inline function paddedParams(dp: i32, wp: i32, C: i32): usize {
+  return (<usize>dp) * wp + wp + (<usize>wp) * C + C;
+}
+
+/**
+ * stepBlock for any shape: loss (4 f64 into lossOut) and the gradient into grad; with update = 1 then
+ * theta <- theta - lr * grad in lanes whose act mask is set. x: np x dp f32 (np even), y: np labels (-1: pad),
+ * n: the real sample count. Scratch: H, G (S x wp v128 each), Z, Dz (S x C v128 each); S even.
+ */
+export function stepAny(
+  th: usize, grad: usize, lr: usize, act: usize, om: usize, x: usize, y: usize, np: i32, n: i32,
+  dp: i32, wp: i32, C: i32, ce: i32, S: i32, H: usize, G: usize, Z: usize, Dz: usize, lossOut: usize, update: i32,
+): void {
+  const Pp = paddedParams(dp, wp, C);
+  const wb = (<usize>wp) * V;
+  memory.fill(grad, 0, Pp * V);
+  v128.store(lossOut, f64x2.splat(0));
+  v128.store(lossOut, f64x2.splat(0), 16);
+  const invN = f32x4.splat(<f32>(1.0 / <f64>n));
+  const gb1 = grad + (<usize>dp) * wb;
+  const gW2 = gb1 + wb;
+  const gb2 = gW2 + (<usize>C) * wb;
+  const W2 = th + (<usize>dp) * wb + wb;
+  for (let s0 = 0; s0 < np; s0 += S) {
+    const m = min(S, np - s0);
+    const X = x + (<usize>s0) * dp * 4;
+    forwardChunk(th, X, m, dp, wp, C, H, Z);
+    lossChunk(Z, om, y + (<usize>s0) * 4, m, C, ce, invN, Dz, 0, lossOut);
+    colSum(Dz, m, C, gb2);
+    l2GradW(H, Dz, m, wp, C, gW2);
+    l2Back(Dz, W2, m, wp, C, G, 0, H);
+    colSum(G, m, wp, gb1);
+    l1GradW(X, G, m, dp, wp, grad);
+  }
+  if (update) {
+    const lrv = v128.load(lr);
+    const am = v128.load(act);
+    for (let i: usize = 0; i < Pp; i++) {
+      const p = th + i * V;
+      const t = v128.load(p);
+      v128.store(p, v128.bitselect(f32x4.sub(t, f32x4.mul(lrv, v128.load(grad + i * V))), t, am));
+    }
+  }
+  const invNd = 1.0 / <f64>n;
+  v128.store(lossOut, f64x2.mul(v128.load(lossOut), f64x2.splat(invNd)));
+  v128.store(lossOut, f64x2.mul(v128.load(lossOut, 16), f64x2.splat(invNd)), 16);
+}
+
+/** evalBlock for any shape (same output layout: loss, static loss, accuracy, 4 f64 each). */
+export function evalAny(
+  th: usize, om: usize, x: usize, y: usize, np: i32, n: i32, dp: i32, wp: i32, C: i32, ce: i32, S: i32,
+  H: usize, Z: usize, out: usize,
+): void {
+  for (let i = 0; i < 6; i++) v128.store(out + (<usize>i) * V, f64x2.splat(0));
+  const cs = (<usize>C) * V;
+  const zero = f32x4.splat(0);
+  for (let s0 = 0; s0 < np; s0 += S) {
+    const m = min(S, np - s0);
+    forwardChunk(th, x + (<usize>s0) * dp * 4, m, dp, wp, C, H, Z);
+    for (let s = 0; s < m; s++) {
+      const yl = load<i32>(y + (<usize>(s0 + s)) * 4);
+      if (yl < 0) continue;
+      const zs = Z + (<usize>s) * cs;
+      const o = om + (<usize>yl) * cs;
+      const zy = v128.load(zs + (<usize>yl) * V);
+      // argmax == y, first maximum wins (as the reference): z_y > z_c for c < y, z_y >= z_c for c > y.
+      let ok = f32x4.eq(zy, zy);
+      for (let c = 0; c < C; c++) {
+        if (c == yl) continue;
+        const zc = v128.load(zs + (<usize>c) * V);
+        ok = v128.and(ok, c < yl ? f32x4.gt(zy, zc) : f32x4.ge(zy, zc));
+      }
+      addF64(out + 64, v128.and(ok, f32x4.splat(1.0)));
+      if (ce) {
+        let mx = v128.load(zs);
+        for (let c = 1; c < C; c++) mx = f32x4.max(mx, v128.load(zs + (<usize>c) * V));
+        let sum = zero;
+        for (let c = 0; c < C; c++) sum = f32x4.add(sum, vexp(f32x4.sub(v128.load(zs + (<usize>c) * V), mx)));
+        const ls = f32x4.sub(f32x4.add(mx, vlog(sum)), zy);
+        addF64(out + 32, ls);
+        addF64(out, f32x4.mul(v128.load(o), ls));
+      } else {
+        let ls = zero;
+        let l = zero;
+        for (let c = 0; c < C; c++) {
+          const e = f32x4.sub(v128.load(zs + (<usize>c) * V), onehot(yl, c));
+          const q = f32x4.mul(e, e);
+          ls = f32x4.add(ls, q);
+          l = f32x4.add(l, f32x4.mul(v128.load(o + (<usize>c) * V), q));
+        }
+        addF64(out + 32, f32x4.mul(f32x4.splat(0.5), ls));
+        addF64(out, f32x4.mul(f32x4.splat(0.5), l));
+      }
+    }
+  }
+  const invNd = 1.0 / <f64>n;
+  for (let i = 0; i < 6; i++) {
+    const p = out + (<usize>i) * V;
+    v128.store(p, f64x2.mul(v128.load(p), f64x2.splat(invNd)));
+  }
+}
+
+/**
+ * out = H v for one block, any shape, by the R-operator (as the reference kernel; no per-state cache).
+ * Scratch: H, RH, RdA (S x wp v128 each), Z, Dz, P, Rz, Rdz (S x C v128 each), loss (4 f64, discarded).
+ */
+export function hvpAny(
+  th: usize, v: usize, out: usize, om: usize, x: usize, y: usize, np: i32, n: i32, dp: i32, wp: i32, C: i32,
+  ce: i32, S: i32, H: usize, RH: usize, RdA: usize, Z: usize, Dz: usize, P: usize, Rz: usize, Rdz: usize, loss: usize,
+): void {
+  const Pp = paddedParams(dp, wp, C);
+  const wb = (<usize>wp) * V;
+  memory.fill(out, 0, Pp * V);
+  const invN = f32x4.splat(<f32>(1.0 / <f64>n));
+  const W2 = th + (<usize>dp) * wb + wb;
+  const c1 = v + (<usize>dp) * wb;
+  const V2 = c1 + wb;
+  const c2 = V2 + (<usize>C) * wb;
+  const hb1 = out + (<usize>dp) * wb;
+  const hW2 = hb1 + wb;
+  const hb2 = hW2 + (<usize>C) * wb;
+  for (let s0 = 0; s0 < np; s0 += S) {
+    const m = min(S, np - s0);
+    const X = x + (<usize>s0) * dp * 4;
+    const ys = y + (<usize>s0) * 4;
+    forwardChunk(th, X, m, dp, wp, C, H, Z);
+    lossChunk(Z, om, ys, m, C, ce, invN, Dz, ce ? P : 0, loss);
+    // R forward: RH = 1[a > 0] (V1^T x + c1), Rz = W2^T RH + V2^T h + c2.
+    l1Forward(v, c1, X, m, dp, wp, RH, H);
+    fillRows(Rz, c2, m, C);
+    l2Acc(RH, W2, m, wp, C, Rz);
+    l2Acc(H, V2, m, wp, C, Rz);
+    rdzChunk(Rz, P, om, ys, m, C, ce, invN, Rdz);
+    // R backward: H_W2 = RH^T dz + H^T Rdz, H_b2 = sum Rdz, RdA = 1[a > 0] (V2 dz + W2 Rdz), H_W1t = xt^T RdA.
+    colSum(Rdz, m, C, hb2);
+    l2GradW(RH, Dz, m, wp, C, hW2);
+    l2GradW(H, Rdz, m, wp, C, hW2);
+    l2Back(Dz, V2, m, wp, C, RdA, 0, 0);
+    l2Back(Rdz, W2, m, wp, C, RdA, 1, H);
+    colSum(RdA, m, wp, hb1);
+    l1GradW(X, RdA, m, dp, wp, out);
+  }
+}

@@ -3,20 +3,21 @@
  * into dist/wasm/fast-kernel.wasm (`npm run asbuild`, run by `npm run build`). Design notes: docs/performance.md.
  *
  * - One wasm instance (with its own linear memory) per kernel; all buffers live in that memory, so the step
- *   loop makes no JS <-> wasm copies: `step` writes 4 lr/mask/weight vectors per block and reads K losses.
+ *   loop makes no JS <-> wasm copies: `step` writes the lr/mask/weight vectors of each block and reads K losses.
  * - Trials are packed 4 per f32x4 (one trial per lane); K is padded to a multiple of 4 with inert lanes
  *   (zero parameters, zero learning rate, masked out of every update).
  * - float32 parameters and arithmetic (losses accumulated in float64). Hessian-vector products are exact
  *   R-operator products in float32; the driver's Lanczos runs in float64 on top of them.
- * - Only d = 2, C = 3 (the spirals of SCIENCE.md) run in wasm; other shapes fall back to the float64
- *   reference kernel (backend 'float64'), so a sweep never fails on shape.
+ * - Any shape (d inputs, C classes). Two sets of wasm kernels, chosen per shape: d = 2, C = 3 (the spirals)
+ *   recompute the hidden activations in every pass and keep the logits in registers, with a cached hvp; every
+ *   other shape stores the activations of a chunk of samples (the first layer is a real GEMM) on a padded
+ *   layout (inputs to an even count, hidden units to a multiple of 4), see asm/fast-kernel.ts "Any shape".
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, type PackKernel, type SplitMetrics } from '../kernel.js';
 import { lossFamily, type LossName } from '../types.js';
 import { paramCount } from '../model.js';
-import { createReferenceKernel } from './reference-kernel.js';
 
 export const FAST_BACKEND = 'wasm-simd';
 const LANES = 4;
@@ -50,6 +51,20 @@ interface FastExports {
   hvpCachedBlock(
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
     y: number, pp: number, dz: number, D: number, rdz: number, E: number,
+  ): void;
+  stepAny(
+    th: number, grad: number, lr: number, act: number, om: number, x: number, y: number, np: number, n: number,
+    dp: number, wp: number, C: number, ce: number, S: number, H: number, G: number, Z: number, Dz: number,
+    lossOut: number, update: number,
+  ): void;
+  evalAny(
+    th: number, om: number, x: number, y: number, np: number, n: number, dp: number, wp: number, C: number,
+    ce: number, S: number, H: number, Z: number, out: number,
+  ): void;
+  hvpAny(
+    th: number, v: number, out: number, om: number, x: number, y: number, np: number, n: number, dp: number,
+    wp: number, C: number, ce: number, S: number, H: number, RH: number, RdA: number, Z: number, Dz: number,
+    P: number, Rz: number, Rdz: number, loss: number,
   ): void;
 }
 
@@ -95,6 +110,56 @@ function mseWeighting(loss: LossName): MseWeighting {
   return loss === 'dmse1' ? 'sample' : loss === 'dmse2' ? 'output' : 'none';
 }
 
+/** Bytes of wasm linear memory at most (32-bit addresses: 65536 pages of 64 KiB). */
+const MAX_WASM_BYTES = 65536 * 65536;
+
+/**
+ * How a shape is laid out in a block: the spirals kernels (d = 2, C = 3) use the flat layout of core/kernel.ts
+ * as is; every other shape pads inputs to an even count and hidden units to a multiple of 4.
+ */
+interface Layout {
+  spirals: boolean;
+  d: number;
+  C: number;
+  dp: number;
+  wp: number;
+  /** v128 parameters of a block. */
+  slots: number;
+  /** Flat index (core/kernel.ts layout) -> slot in a block. */
+  slotOf: Int32Array;
+  /** Samples per chunk (any-shape kernels): the chunk's activations stay in L1/L2. */
+  chunk: number;
+}
+
+function layoutOf(d: number, C: number, w: number): Layout {
+  const spirals = d === 2 && C === 3;
+  const dp = spirals ? d : Math.ceil(d / 2) * 2;
+  const wp = spirals ? w : Math.ceil(w / 4) * 4;
+  const slots = dp * wp + wp + wp * C + C;
+  const P = paramCount(w, C, d);
+  const slotOf = new Int32Array(P);
+  const b1 = dp * wp;
+  const W2 = b1 + wp;
+  const b2 = W2 + wp * C;
+  let i = 0;
+  for (let r = 0; r < d; r++) for (let j = 0; j < w; j++) slotOf[i++] = r * wp + j;
+  for (let j = 0; j < w; j++) slotOf[i++] = b1 + j;
+  for (let j = 0; j < w; j++) for (let c = 0; c < C; c++) slotOf[i++] = W2 + j * C + c;
+  for (let c = 0; c < C; c++) slotOf[i++] = b2 + c;
+  // Three chunk-sized activation buffers of chunk x wp vectors, ~64 KiB each; an even count (2-sample tiles).
+  const chunk = Math.max(2, Math.min(64, Math.floor(4096 / wp / 2) * 2));
+  return { spirals, d, C, dp, wp, slots, slotOf, chunk };
+}
+
+/** A split in wasm memory: inputs (float32, rows of dp) and labels (-1 for padding samples). */
+interface Split {
+  n: number;
+  /** Samples including padding (any-shape kernels: an even count). */
+  np: number;
+  px: number;
+  py: number;
+}
+
 class FastKernel implements PackKernel {
   readonly backend = FAST_BACKEND;
   readonly size: number;
@@ -103,61 +168,70 @@ class FastKernel implements PackKernel {
   private readonly f32: Float32Array;
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
+  private readonly L: Layout;
   private readonly blocks: number;
   private readonly w: number;
   private readonly ce: number;
   private readonly weighting: MseWeighting[];
   private readonly lr: Float64Array;
-  private readonly nTrain: number;
-  private readonly nVal: number;
+  private readonly train: Split;
+  private readonly validation: Split;
   // Byte offsets into wasm memory.
   private readonly pTheta: number;
   private readonly pGrad: number;
   private readonly pVin: number;
   private readonly pVout: number;
   private readonly pOm: number;
-  private readonly pOnes: number;
+  private readonly omBytes: number;
   private readonly pLr: number;
   private readonly pAct: number;
   private readonly pLoss: number;
   private readonly pEval: number;
+  // Spirals kernels: dz scratch; hvp cache (per block): softmax p and dz per sample, moments D per unit; E scratch.
   private readonly pDz: number;
   private readonly pRdz: number;
-  // hvp cache (per block): softmax p and dz per sample, moments D per hidden unit; E scratch.
   private readonly pCacheP: number;
   private readonly pCacheDz: number;
   private readonly pCacheD: number;
   private readonly pE: number;
   private readonly cacheBytesN: number;
   private readonly cacheBytesW: number;
+  // Any-shape kernels: chunk scratch (three activation buffers, five per-class buffers, a discarded loss).
+  private readonly pH: number;
+  private readonly pG: number;
+  private readonly pG2: number;
+  private readonly pZ: number;
+  private readonly pDzc: number;
+  private readonly pPc: number;
+  private readonly pRz: number;
+  private readonly pRdzc: number;
+  private readonly pLossScratch: number;
   /** Bumped whenever parameters change; the hvp cache is valid for one (version, gammas). */
   private version = 0;
   private cacheVersion = -1;
   private readonly cacheGammas: Float64Array;
   /** Blocks whose hvp cache is filled for (cacheVersion, cacheGammas). */
   private readonly cacheReady: Uint8Array;
-  private readonly pTx: number;
-  private readonly pTy: number;
-  private readonly pVx: number;
-  private readonly pVy: number;
   private readonly blockBytes: number;
 
   constructor(init: KernelInit, instance: WasmInstance) {
     const { width, train, validation, trials } = init;
     this.ex = instance.exports as unknown as FastExports;
     const K = trials.length;
+    const C = train.classes;
     this.size = K;
     this.w = width;
-    this.paramCount = paramCount(width, train.classes, train.d);
+    this.paramCount = paramCount(width, C, train.d);
     const P = this.paramCount;
+    const L = layoutOf(train.d, C, width);
+    this.L = L;
     this.blocks = Math.ceil(K / LANES);
     this.ce = lossFamily(trials[0].loss) === 'ce' ? 1 : 0; // one family per pack: createFastKernel checked
     this.weighting = trials.map((t) => mseWeighting(t.loss));
     this.lr = Float64Array.from(trials, (t) => t.lr);
-    this.nTrain = train.n;
-    this.nVal = validation.n;
     const Kb = this.blocks;
-    this.blockBytes = P * V;
+    this.blockBytes = L.slots * V;
+    this.omBytes = C * C * V;
     let off = align(this.ex.heapBase());
     const take = (bytes: number) => {
       const at = off;
@@ -168,66 +242,90 @@ class FastKernel implements PackKernel {
     this.pGrad = take(Kb * this.blockBytes);
     this.pVin = take(Kb * this.blockBytes);
     this.pVout = take(Kb * this.blockBytes);
-    this.pOm = take(Kb * 9 * V);
-    this.pOnes = take(9 * V);
+    this.pOm = take(Kb * this.omBytes);
     this.pLr = take(Kb * V);
     this.pAct = take(Kb * V);
     this.pLoss = take(Kb * 32);
     this.pEval = take(Kb * 96);
     const nMax = Math.max(train.n, validation.n);
-    this.pDz = take(nMax * 3 * V);
-    this.pRdz = take(nMax * 3 * V);
-    this.cacheBytesN = train.n * 3 * V;
-    this.cacheBytesW = width * 9 * V;
+    const sp = L.spirals;
+    this.pDz = take(sp ? nMax * 3 * V : 0);
+    this.pRdz = take(sp ? nMax * 3 * V : 0);
+    this.cacheBytesN = sp ? train.n * 3 * V : 0;
+    this.cacheBytesW = sp ? width * 9 * V : 0;
     this.pCacheP = take(Kb * this.cacheBytesN);
     this.pCacheDz = take(Kb * this.cacheBytesN);
     this.pCacheD = take(Kb * this.cacheBytesW);
     this.pE = take(this.cacheBytesW);
-    this.cacheGammas = new Float64Array(K * 3);
+    const act = sp ? 0 : L.chunk * L.wp * V;
+    const cls = sp ? 0 : L.chunk * C * V;
+    this.pH = take(act);
+    this.pG = take(act);
+    this.pG2 = take(act);
+    this.pZ = take(cls);
+    this.pDzc = take(cls);
+    this.pPc = take(cls);
+    this.pRz = take(cls);
+    this.pRdzc = take(cls);
+    this.pLossScratch = take(32);
+    const placeSplit = (data: KernelData): Split => {
+      const np = sp ? data.n : data.n + (data.n % 2);
+      return { n: data.n, np, px: take(np * L.dp * 4), py: take(np * 4) };
+    };
+    this.train = placeSplit(train);
+    this.validation = placeSplit(validation);
+    this.cacheGammas = new Float64Array(K * C);
     this.cacheReady = new Uint8Array(this.blocks);
-    this.pTx = take(train.n * 8);
-    this.pTy = take(train.n * 4);
-    this.pVx = take(validation.n * 8);
-    this.pVy = take(validation.n * 4);
     const mem = this.ex.memory;
+    if (off > MAX_WASM_BYTES) {
+      throw new Error(
+        `fast kernel: a pack of ${K} trials at width ${width} (d = ${train.d}, C = ${C}, ${nMax} points) needs ` +
+          `${Math.ceil(off / 2 ** 20)} MiB of wasm memory, more than its 4 GiB; use a smaller packSize or width`,
+      );
+    }
     const need = off - mem.buffer.byteLength;
     if (need > 0) mem.grow(Math.ceil(need / 65536));
     this.f32 = new Float32Array(mem.buffer);
     this.f64 = new Float64Array(mem.buffer);
     this.i32 = new Int32Array(mem.buffer);
     this.f32.fill(0, this.pTheta / 4, off / 4);
-    this.f32.fill(1, this.pOnes / 4, this.pOnes / 4 + 9 * LANES);
-    this.writeData(train, this.pTx, this.pTy);
-    this.writeData(validation, this.pVx, this.pVy);
+    this.writeData(train, this.train);
+    this.writeData(validation, this.validation);
     trials.forEach((t, k) => {
       if (t.theta.length !== P) throw new Error(`fast kernel: trial ${k} has ${t.theta.length} params, expected ${P}`);
       this.setParams(k, t.theta);
     });
   }
 
-  private writeData(data: KernelData, px: number, py: number): void {
-    this.f32.set(data.x, px / 4); // float64 -> float32
-    this.i32.set(data.y, py / 4);
+  private writeData(data: KernelData, at: Split): void {
+    const { d, dp } = this.L;
+    const xo = at.px / 4;
+    for (let mu = 0; mu < data.n; mu++) {
+      for (let i = 0; i < d; i++) this.f32[xo + mu * dp + i] = data.x[mu * d + i]; // float64 -> float32
+    }
+    this.i32.set(data.y, at.py / 4);
+    this.i32.fill(-1, at.py / 4 + data.n, at.py / 4 + at.np);
   }
 
-  /** Class-weight tables om[y][c] per block from gammas (K * 3), see asm/fast-kernel.ts. */
+  /** Class-weight tables om[y][c] per block from gammas (K * C), see asm/fast-kernel.ts. */
   private writeWeights(gammas: Float64Array): void {
     const f = this.f32;
+    const C = this.L.C;
     const base = this.pOm / 4;
     for (let k = 0; k < this.blocks * LANES; k++) {
       const b = Math.floor(k / LANES);
       const lane = k % LANES;
       const real = k < this.size;
       const wt = real ? this.weighting[k] : 'none';
-      for (let y = 0; y < 3; y++) {
-        for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < C; y++) {
+        for (let c = 0; c < C; c++) {
           let v = 1;
           if (real) {
-            if (this.ce) v = gammas[k * 3 + y];
-            else if (wt === 'sample') v = gammas[k * 3 + y];
-            else if (wt === 'output') v = gammas[k * 3 + c];
+            if (this.ce) v = gammas[k * C + y];
+            else if (wt === 'sample') v = gammas[k * C + y];
+            else if (wt === 'output') v = gammas[k * C + c];
           }
-          f[base + b * 9 * LANES + (y * 3 + c) * LANES + lane] = v;
+          f[base + b * C * C * LANES + (y * C + c) * LANES + lane] = v;
         }
       }
     }
@@ -243,38 +341,45 @@ class FastKernel implements PackKernel {
       f[this.pLr / 4 + k] = on ? this.lr[k] : 0;
       i[this.pAct / 4 + k] = on ? -1 : 0;
     }
-    const ex = this.ex;
-    for (let b = 0; b < this.blocks; b++) {
-      ex.stepBlock(
-        this.pTheta + b * this.blockBytes, 0, this.pLr + b * V, this.pAct + b * V, this.pOm + b * 9 * V,
-        this.pTx, this.pTy, this.nTrain, this.w, this.ce, this.pDz, this.pLoss + b * 32, 1,
-      );
-    }
+    for (let b = 0; b < this.blocks; b++) this.gradBlock(b, 1);
     return this.f64.slice(this.pLoss / 8, this.pLoss / 8 + this.size);
   }
 
   gradient(gammas: Float64Array): Float64Array {
     this.writeWeights(gammas);
+    for (let b = 0; b < this.blocks; b++) this.gradBlock(b, 0);
+    return this.readPacked(this.pGrad);
+  }
+
+  /** Loss and gradient of block b: into pGrad (update 0) or applied to the parameters (update 1). */
+  private gradBlock(b: number, update: number): void {
     const ex = this.ex;
-    for (let b = 0; b < this.blocks; b++) {
-      ex.stepBlock(
-        this.pTheta + b * this.blockBytes, this.pGrad + b * this.blockBytes, this.pLr + b * V, this.pAct + b * V,
-        this.pOm + b * 9 * V, this.pTx, this.pTy, this.nTrain, this.w, this.ce, this.pDz, this.pLoss + b * 32, 0,
+    const L = this.L;
+    const th = this.pTheta + b * this.blockBytes;
+    const grad = this.pGrad + b * this.blockBytes;
+    const om = this.pOm + b * this.omBytes;
+    const t = this.train;
+    if (L.spirals) {
+      ex.stepBlock(th, grad, this.pLr + b * V, this.pAct + b * V, om, t.px, t.py, t.n, this.w, this.ce, this.pDz, this.pLoss + b * 32, update);
+    } else {
+      ex.stepAny(
+        th, grad, this.pLr + b * V, this.pAct + b * V, om, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk,
+        this.pH, this.pG, this.pZ, this.pDzc, this.pLoss + b * 32, update,
       );
     }
-    return this.readPacked(this.pGrad);
   }
 
   evaluate(split: 'train' | 'validation', gammas: Float64Array): SplitMetrics {
     this.writeWeights(gammas);
-    const train = split === 'train';
+    const t = split === 'train' ? this.train : this.validation;
     const ex = this.ex;
+    const L = this.L;
     for (let b = 0; b < this.blocks; b++) {
-      ex.evalBlock(
-        this.pTheta + b * this.blockBytes, this.pOm + b * 9 * V,
-        train ? this.pTx : this.pVx, train ? this.pTy : this.pVy, train ? this.nTrain : this.nVal,
-        this.w, this.ce, this.pEval + b * 96,
-      );
+      const th = this.pTheta + b * this.blockBytes;
+      const om = this.pOm + b * this.omBytes;
+      const out = this.pEval + b * 96;
+      if (L.spirals) ex.evalBlock(th, om, t.px, t.py, t.n, this.w, this.ce, out);
+      else ex.evalAny(th, om, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk, this.pH, this.pZ, out);
     }
     const K = this.size;
     const loss = new Float64Array(K);
@@ -300,6 +405,19 @@ class FastKernel implements PackKernel {
     this.writeWeights(gammas);
     this.writePacked(this.pVin, v, run);
     const ex = this.ex;
+    const L = this.L;
+    const t = this.train;
+    if (!L.spirals) {
+      for (let b = 0; b < this.blocks; b++) {
+        if (!run[b]) continue;
+        ex.hvpAny(
+          this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
+          this.pOm + b * this.omBytes, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk,
+          this.pH, this.pG, this.pG2, this.pZ, this.pDzc, this.pPc, this.pRz, this.pRdzc, this.pLossScratch,
+        );
+      }
+      return this.readPacked(this.pVout, run);
+    }
     if (!this.cacheValid(gammas)) {
       this.cacheReady.fill(0);
       this.cacheVersion = this.version;
@@ -308,7 +426,7 @@ class FastKernel implements PackKernel {
     for (let b = 0; b < this.blocks; b++) {
       if (!run[b] || this.cacheReady[b]) continue;
       ex.hvpPrepBlock(
-        this.pTheta + b * this.blockBytes, this.pOm + b * 9 * V, this.pTx, this.pTy, this.nTrain, this.w, this.ce,
+        this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, t.px, t.py, t.n, this.w, this.ce,
         this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
       );
       this.cacheReady[b] = 1;
@@ -317,7 +435,7 @@ class FastKernel implements PackKernel {
       if (!run[b]) continue;
       ex.hvpCachedBlock(
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
-        this.pOm + b * 9 * V, this.pTx, this.nTrain, this.w, this.ce, this.pTy,
+        this.pOm + b * this.omBytes, t.px, t.n, this.w, this.ce, t.py,
         this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
         this.pRdz, this.pE,
       );
@@ -331,58 +449,63 @@ class FastKernel implements PackKernel {
     return true;
   }
 
+  /** float32 index of slot 0, lane k % 4, of trial k's block in a packed region at byte offset `at`. */
+  private laneBase(at: number, k: number): number {
+    return at / 4 + Math.floor(k / LANES) * this.L.slots * LANES + (k % LANES);
+  }
+
   getParams(k: number): Float64Array {
-    const P = this.paramCount;
-    const out = new Float64Array(P);
-    const f = this.f32;
-    let src = this.pTheta / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
-    for (let i = 0; i < P; i++, src += LANES) out[i] = f[src];
-    return out;
+    return this.readTrial(this.pTheta, k, new Float64Array(this.paramCount), 0);
+  }
+
+  setLearningRate(k: number, lr: number): void {
+    this.lr[k] = lr;
   }
 
   setParams(k: number, theta: Float64Array): void {
-    const P = this.paramCount;
-    if (theta.length !== P) throw new Error('setParams: wrong length');
+    if (theta.length !== this.paramCount) throw new Error('setParams: wrong length');
     this.version++;
-    const f = this.f32;
-    let dst = this.pTheta / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
-    for (let i = 0; i < P; i++, dst += LANES) f[dst] = theta[i];
+    this.writeTrial(this.pTheta, k, theta, 0);
   }
 
   dispose(): void {
     // The instance and its memory are garbage once unreferenced.
   }
 
-  /** K * P float64 from a packed float32 region (padding lanes dropped; blocks with run[b] = 0 left at zero). */
-  private readPacked(at: number, run?: Uint8Array): Float64Array {
-    const K = this.size;
-    const P = this.paramCount;
-    const out = new Float64Array(K * P);
+  private readTrial(at: number, k: number, out: Float64Array, o: number): Float64Array {
     const f = this.f32;
-    for (let k = 0; k < K; k++) {
-      if (run && !run[Math.floor(k / LANES)]) continue;
-      let src = at / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
-      for (let i = 0, o = k * P; i < P; i++, src += LANES) out[o + i] = f[src];
-    }
+    const slot = this.L.slotOf;
+    const base = this.laneBase(at, k);
+    for (let i = 0; i < this.paramCount; i++) out[o + i] = f[base + slot[i] * LANES];
+    return out;
+  }
+
+  private writeTrial(at: number, k: number, v: Float64Array, o: number): void {
+    const f = this.f32;
+    const slot = this.L.slotOf;
+    const base = this.laneBase(at, k);
+    for (let i = 0; i < this.paramCount; i++) f[base + slot[i] * LANES] = v[o + i];
+  }
+
+  /** K * P float64 from a packed float32 region (padding dropped; blocks with run[b] = 0 left at zero). */
+  private readPacked(at: number, run?: Uint8Array): Float64Array {
+    const P = this.paramCount;
+    const out = new Float64Array(this.size * P);
+    for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / LANES)]) this.readTrial(at, k, out, k * P);
     return out;
   }
 
   private writePacked(at: number, v: Float64Array, run?: Uint8Array): void {
-    const K = this.size;
     const P = this.paramCount;
-    const f = this.f32;
-    for (let k = 0; k < K; k++) {
-      if (run && !run[Math.floor(k / LANES)]) continue;
-      let dst = at / 4 + Math.floor(k / LANES) * P * LANES + (k % LANES);
-      for (let i = 0, o = k * P; i < P; i++, dst += LANES) f[dst] = v[o + i];
-    }
+    for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / LANES)]) this.writeTrial(at, k, v, k * P);
   }
 }
 
 export const createFastKernel: KernelFactory = async (init: KernelInit): Promise<PackKernel> => {
   packLossFamily(init, 'fast kernel');
-  if (init.train.d !== 2 || init.train.classes !== 3 || init.validation.d !== 2 || init.validation.classes !== 3) {
-    return createReferenceKernel(init);
+  const { d, classes } = init.train;
+  if (!(Number.isInteger(d) && d >= 1 && Number.isInteger(classes) && classes >= 1 && init.width >= 1)) {
+    throw new Error(`fast kernel: cannot train d = ${d} inputs, C = ${classes} classes, width ${init.width}`);
   }
   const instance = await WASM.instantiate(await fastModule(), {
     env: {

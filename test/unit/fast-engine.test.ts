@@ -147,15 +147,14 @@ describe('fast kernel details', () => {
     expect(Number.isFinite(lc[0]) && Number.isFinite(lc[2])).toBe(true);
   });
 
-  it('falls back to the float64 reference kernel for shapes other than d = 2, C = 3', async () => {
+  it('runs shapes other than d = 2, C = 3 in wasm too (never a silent fallback; exactness: kernel-shapes.test.ts)', async () => {
     const four = makeSpirals(defaultDatasetSpec({ pointsPerClass: 5, classes: 4 }), 'train');
-    const k = await createFastKernel({
-      width: 4,
-      train: four,
-      validation: four,
-      trials: [{ loss: 'ce', lr: 0.1, theta: new Float64Array(paramCount(4, 4)) }],
-    });
-    expect(k.backend).toBe('float64');
+    const init = { width: 4, train: four, validation: four, trials: [{ loss: 'ce' as const, lr: 0.1, theta: Float64Array.from({ length: paramCount(4, 4) }, (_, i) => Math.sin(i)) }] };
+    const k = await createFastKernel(init);
+    expect(k.backend).toBe('wasm-simd');
+    const ref = createReferenceKernel(init);
+    const ones = new Float64Array(4).fill(1);
+    expectClose(k.gradient(ones), ref.gradient(ones), 1e-4, 'gradient, 4 classes');
   });
 });
 
