@@ -10,7 +10,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No dependency install scripts: npm 10 would run @tensorflow/tfjs-node's, which downloads libtensorflow from
+# outside the registries. Without its binding the tfjs engine uses wasm here; `npm run native` (docs/native.md)
+# adds the native backend where a CPU image wants it.
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 # asbuild (AssemblyScript -> dist/wasm/fast-kernel.wasm) then tsc; then drop dev dependencies.
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund

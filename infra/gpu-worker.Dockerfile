@@ -1,6 +1,8 @@
 # GPU worker image for dynsweep: one worker process per GPU, serving the GPU training queue with the `tfjs` engine
-# on the native TensorFlow GPU backend (@tensorflow/tfjs-node-gpu, installed in this image only; it is never a
-# dependency of the package).
+# on the native TensorFlow GPU backend: @tensorflow/tfjs-node-gpu's binding built by `scripts/native.sh gpu`
+# against the TensorFlow 2.9.1 GPU wheel and NVIDIA's CUDA 11.8 / cuDNN 8.6 wheels, all from PyPI (docs/native.md).
+# The build needs Docker Hub, npm, PyPI and Debian's apt, nothing else (no storage.googleapis.com download).
+# Not built or run on a GPU yet (none was available to the project).
 #
 #   docker build -f infra/gpu-worker.Dockerfile -t dynsweep-gpu .
 #   docker run --rm --gpus device=0 -e TEMPORAL_ADDRESS=temporal:7233 -e AWS_ENDPOINT_URL=http://minio:9000 \
@@ -10,39 +12,33 @@
 # e.g. packSize 256, are what make a GPU worth using). DYNSWEEP_TFJS_BACKEND=tensorflow-gpu makes the engine fail
 # loudly instead of falling back to wasm/cpu when the GPU backend cannot load (driver, CUDA, cuDNN mismatch).
 #
-# @tensorflow/tfjs-node-gpu 4.22 downloads libtensorflow 2.9.1 (GPU) at install time, built for CUDA 11.2 and
-# cuDNN 8.1; CUDA 11.8 runtime with cuDNN 8 runs it (CUDA 11 minor-version compatibility), and the host needs an
-# NVIDIA driver >= 520 plus the NVIDIA container toolkit.
-ARG CUDA_IMAGE=nvidia/cuda:11.8.0-cudnn8-runtime-ubuntu22.04
-
-FROM ${CUDA_IMAGE} AS build
-ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl gnupg python3 make g++ \
- && curl -fsSL https://deb.nodesource.com/setup_20.x | bash - \
- && apt-get install -y --no-install-recommends nodejs \
- && rm -rf /var/lib/apt/lists/*
+# The CUDA libraries are in the image (from PyPI), so the base is plain Debian; the host needs an NVIDIA driver
+# >= 520 (CUDA 11.8) and the NVIDIA container toolkit, which mounts libcuda.so.1 into the container.
+FROM node:20-bookworm AS build
+# node:20-bookworm has Node's headers, g++, binutils and python3; pip comes from Debian.
+RUN apt-get update && apt-get install -y --no-install-recommends python3-pip && rm -rf /var/lib/apt/lists/*
+# The binding finds TensorFlow by absolute path in this cache: the runtime stage keeps it at the same place.
+ENV DYNSWEEP_CACHE=/opt/dynsweep/cache
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No dependency install scripts: npm 10 would run @tensorflow/tfjs-node's, which downloads from outside the
+# registries (the others only print or check; their native parts are platform packages).
+RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
-# The native GPU backend, in this image only (--no-save: package.json and the lock file stay as committed).
-# Its version must match @tensorflow/tfjs in package-lock.json.
-RUN TFJS=$(node -p "require('@tensorflow/tfjs/package.json').version") \
- && npm install --no-save --no-audit --no-fund "@tensorflow/tfjs-node-gpu@${TFJS}" \
- && node -e "require('@tensorflow/tfjs-node-gpu'); console.log('tfjs-node-gpu binding loads')"
+# tfjs-node-gpu (--no-save, this image only; npm_config_omit keeps dev dependencies out) and its binding.
+RUN npm_config_omit=dev bash scripts/native.sh gpu && rm -rf "$DYNSWEEP_CACHE/native/wheels"
 
-FROM ${CUDA_IMAGE}
-ENV DEBIAN_FRONTEND=noninteractive
-RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl gnupg \
- && curl -fsSL https://deb.nodesource.com/setup_20.x | bash - \
- && apt-get install -y --no-install-recommends nodejs \
- && rm -rf /var/lib/apt/lists/*
+FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
+    DYNSWEEP_CACHE=/opt/dynsweep/cache \
     DYNSWEEP_TFJS_BACKEND=tensorflow-gpu \
     TF_CPP_MIN_LOG_LEVEL=1 \
-    TF_FORCE_GPU_ALLOW_GROWTH=true
+    TF_FORCE_GPU_ALLOW_GROWTH=true \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
 WORKDIR /app
+COPY --from=build /opt/dynsweep/cache/native/tf-2.9.1-gpu /opt/dynsweep/cache/native/tf-2.9.1-gpu
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -3,7 +3,9 @@
  *
  * Backend selection (selectTfjsBackend), in order:
  *   1. the native TensorFlow backend of `@tensorflow/tfjs-node-gpu`, then of `@tensorflow/tfjs-node`, when
- *      importable (they are never dependencies of this package: loaded at run time only, when present);
+ *      they load: tfjs-node is an optional dependency whose binding `npm run native` builds against the
+ *      TensorFlow C library of a PyPI wheel (scripts/native.sh, docs/native.md); tfjs-node-gpu is installed
+ *      and built the same way in the GPU worker image only;
  *   2. 'wasm' (`@tensorflow/tfjs-backend-wasm`; SIMD where available, no threads in Node);
  *   3. 'cpu' (plain JavaScript).
  * The env var DYNSWEEP_TFJS_BACKEND (auto | tensorflow-gpu | tensorflow | native | wasm | cpu) forces one; an
@@ -64,7 +66,12 @@ async function tryBackend(label: TfjsBackendLabel, importModule: (s: string) => 
   switch (label) {
     case 'tensorflow-gpu':
     case 'tensorflow': {
-      await importModule(NATIVE_MODULE[label]); // registers the 'tensorflow' backend on import
+      try {
+        await importModule(NATIVE_MODULE[label]); // registers the 'tensorflow' backend on import
+      } catch (e) {
+        const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
+        throw new Error(`${why} (the native backend is built by \`npm run native${label === 'tensorflow-gpu' ? ' -- gpu' : ''}\`, docs/native.md)`);
+      }
       if (tf.findBackendFactory('tensorflow') === null) {
         throw new Error(`${NATIVE_MODULE[label]} loaded but registered no 'tensorflow' backend with this @tensorflow/tfjs`);
       }

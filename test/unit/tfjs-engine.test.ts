@@ -16,7 +16,10 @@ import { trainPack } from '../../core/train.js';
 import { LOSSES, lossFamily, type LossName, type TrialConfig, type TrialOutcome } from '../../core/types.js';
 import { maxAbs, maxAbsDiff, packOf, trialConfig } from './science-helpers.js';
 
-const BACKENDS = ['cpu', 'wasm'] as const;
+// The native TensorFlow backend joins when it is built (`npm run native`; scripts/test.sh builds it, and
+// test/unit/tfjs-native.test.ts fails where it must be there and is not).
+const NATIVE = await selectTfjsBackend('tensorflow').then(() => true, () => false);
+const BACKENDS = ['cpu', 'wasm', ...(NATIVE ? (['tensorflow'] as const) : [])];
 const WIDTH = 8;
 const dataset = defaultDatasetSpec({ pointsPerClass: 20 }); // 60 training points
 const TFJS_ENGINE = engineIdentity('tfjs');
