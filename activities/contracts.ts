@@ -2,6 +2,7 @@
  * The activity interface the workflows see: small inputs and outputs only (keys and counts),
  * never records. Type-only module, safe to import from workflows.
  */
+import type { RoundRequest, SearchCell, SearchRoundLog } from '../core/types.js';
 
 export interface PlanInput {
   /** Root of this sweep's results (path or s3://bucket/prefix). */
@@ -118,4 +119,81 @@ export interface JudgeOutput {
 /** Activities of scheduled sweeps (control queue). */
 export interface JudgeActivities {
   judgeSweep(input: JudgeInput): Promise<JudgeOutput>;
+}
+
+/** A threshold search (workflows/search.ts, activities/search.ts): what planSearch gives the workflow. */
+export interface SearchPlanOutput {
+  name: string;
+  gridHash: string;
+  cells: SearchCell[];
+  /** The search's settings the workflow reports. */
+  precision: number;
+  maxRounds: number;
+  taskQueue: string;
+  maxConcurrentPacks: number;
+  maxAttempts: number;
+  heartbeatTimeoutS: number;
+  packTimeoutS: number;
+}
+
+export interface SearchRoundInput {
+  resultsUri: string;
+  sweepId: string;
+  gridHash: string;
+  /** 1-based; round r judges round r - 1's records, then plans round r. */
+  round: number;
+  cells: SearchCell[];
+  /** Global index of this round's first pack (the packs of all rounds are numbered on, plan/packs/). */
+  packOffset: number;
+  /** The previous round: what it asked for and its packs [fromPack, toPack); null in round 1. */
+  previous: { requests: RoundRequest[]; fromPack: number; toPack: number } | null;
+}
+
+export interface SearchRoundOutput {
+  /** The cells after judging the previous round (closed ones carry their outcome). */
+  cells: SearchCell[];
+  /** The previous round's trials with a record, and their steps (the cost of that round). */
+  judgedTrials: number;
+  judgedTrialSteps: number;
+  /** This round: cells searched, widths and trials planned (0: the search is over), its packs. */
+  cellsSearched: number;
+  widths: number;
+  trials: number;
+  requests: RoundRequest[];
+  /** This round's packs: packOffset .. packOffset + packCount - 1. */
+  packCount: number;
+}
+
+export interface SearchFinishInput {
+  resultsUri: string;
+  sweepId: string;
+  name: string;
+  gridHash: string;
+  /** Rounds trained (their plans are search/round-<r>.json in the store). */
+  rounds: SearchRoundLog[];
+  cells: SearchCell[];
+  trialSteps: number;
+  /** Packs of all rounds. */
+  packCount: number;
+}
+
+/** The search in brief: for the progress query, the web UI details, `sweep status` and the sweep's result. */
+export interface SearchProgress {
+  round: number;
+  maxRounds: number;
+  precision: number;
+  rounds: SearchRoundLog[];
+  trialSteps: number;
+  /** Cells still searched, of all. */
+  open: number;
+  cells: SearchCell[];
+}
+
+export interface SearchActivities {
+  planSearch(input: PlanInput): Promise<SearchPlanOutput>;
+  searchRound(input: SearchRoundInput): Promise<SearchRoundOutput>;
+  /** Before finalizeSweep: manifest.json with every trial of every round, and search.json. */
+  finishSearch(input: SearchFinishInput): Promise<void>;
+  /** After finalizeSweep: the search's rounds and brackets into thresholds.json. */
+  annotateSearch(input: SearchFinishInput): Promise<void>;
 }

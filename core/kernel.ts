@@ -77,6 +77,8 @@ export interface PackKernel {
   getParams(k: number): Float64Array;
   /** Overwrite the parameters of trial k (tests and restarts). */
   setParams(k: number, theta: Float64Array): void;
+  /** Change the learning rate of trial k from the next step on (the safety guard, core/guard.ts). */
+  setLearningRate?(k: number, lr: number): void;
   /** Release native or GPU memory. */
   dispose(): void;
 }

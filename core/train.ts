@@ -33,6 +33,7 @@ import { makeSpirals } from './data.js';
 import { initParams, paramCount, unflattenParams } from './model.js';
 import { classWeights, isStaticAt, scheduleOf, type ScheduleConfig } from './schedule.js';
 import { DEFAULT_SHARPNESS_COLD_EVERY, packSharpness, type WarmStart } from './sharpness.js';
+import { TrainingGuard } from './guard.js';
 
 export interface EngineIdentity {
   name: EngineName;
@@ -127,6 +128,10 @@ export async function trainPack(
     const snapStep = new Array<number>(K).fill(0);
     let warmDyn: WarmStart | null = null;
     let warmStat: WarmStart | null = null;
+    // Opt-in (training.guard): absent, nothing below changes a number.
+    const guard = trials.some((t) => t.config.guard)
+      ? new TrainingGuard(kernel, trials.map((t, k) => ({ guard: t.config.guard, lr: t.config.lr, theta: kernelTrials[k].theta })))
+      : null;
 
     const gammasAt = (k: number, s: number) => classWeights(s, schedules[k], gam.subarray(k * C, (k + 1) * C));
     /** Trained loss equals its static counterpart at s (so one eigenproblem serves both). */
@@ -148,6 +153,7 @@ export async function trainPack(
       for (let k = 0; k < K; k++) {
         if (!active[k]) continue;
         if (!Number.isFinite(tr.loss[k])) {
+          if (guard?.rescue(k, s, tr.loss[k])) continue;
           diverge(k, s);
           diverged = true;
           continue;
@@ -240,10 +246,13 @@ export async function trainPack(
         for (let k = 0; k < K; k++) if (active[k]) recordSharpness(k, s, m);
       }
       if (!anyActive()) break;
+      guard?.beforeStep(s, active);
       const loss = kernel.step(gam, active);
       for (let k = 0; k < K; k++) {
         if (!active[k]) continue;
-        if (Number.isFinite(loss[k])) stepsRun[k] = s + 1;
+        const verdict = guard ? guard.afterStep(k, s, loss[k]) : 'ok';
+        if (verdict === 'restored') stepsRun[k] = s + 1;
+        else if (verdict === 'exhausted') diverge(k, s);
         else diverge(k, s);
       }
       if ((s + 1) % PROGRESS_EVERY === 0) hooks.onProgress?.({ step: s + 1, totalSteps: steps });
@@ -290,6 +299,7 @@ export async function trainPack(
         wallTimeS,
         stepsPerSecond: wallTimeS > 0 ? stepsRun[k] / wallTimeS : 0,
         artifactKey: `artifacts/${trial.id}.json`,
+        ...(guard?.logOf(k) ? { guard: guard.logOf(k) } : {}),
       };
       const artifact: TrialArtifact = {
         ...unflattenParams(kernel.getParams(k), width, C, train.d),

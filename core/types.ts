@@ -116,6 +116,32 @@ export interface TrialConfig {
   sharpnessEvery: number;
   sharpness: SharpnessSpec;
   engine: EngineName;
+  /** The opt-in safety guard (core/train.ts); absent unless the grid sets training.guard, so ids stay as they were. */
+  guard?: GuardSpec;
+}
+
+/** training.guard (core/grid/schema.ts guardSchema has the meaning and defaults of every field). */
+export interface GuardSpec {
+  lossJump: number;
+  every: number;
+  lrFactor: number;
+  maxInterventions: number;
+}
+
+/** What the guard did to one trial (record `guard`, present only when the trial had a guard). */
+export interface GuardLog {
+  interventions: {
+    /** Step whose loss triggered it. */
+    step: number;
+    /** That loss (null: not finite). */
+    loss: number | null;
+    /** The last good state it went back to. */
+    restoredToStep: number;
+    /** The learning rate from then on. */
+    lr: number;
+  }[];
+  /** The learning rate at the end. */
+  finalLr: number;
 }
 
 export interface Trial {
@@ -216,6 +242,8 @@ export interface TrialRecord {
   stepsPerSecond: number;
   /** Store key of the artifact with final parameters and training set. */
   artifactKey: string;
+  /** Trials with training.guard only: its interventions. */
+  guard?: GuardLog;
 }
 
 /** `artifacts/<trialId>.json`: enough to recompute every figure of the trial independently. */
@@ -258,4 +286,63 @@ export interface Engine {
   /** Which backend actually runs (e.g. 'float64', 'wasm', 'cpu', 'tensorflow'). */
   readonly backend: string;
   trainPack(pack: Pack, hooks?: EngineHooks): Promise<TrialOutcome[]>;
+}
+
+/** One width of a threshold search's cell, judged by the threshold criterion on all its seeds (core/search/). */
+export interface SearchPoint {
+  width: number;
+  params: number;
+  /** Median over seeds of the criterion metric; null: not finite (+Infinity for a loss metric) or no record. */
+  median: number | null;
+  /** Seeds whose own metric meets the level, of `seeds` with a record. */
+  fit: number;
+  seeds: number;
+  /** The median meets the level (the rule of core/thresholds/criterion.ts). */
+  meets: boolean;
+}
+
+/**
+ * Why a search cell stopped: 'resolved' (the bracket is narrower than the precision, or no width lies inside),
+ * 'not-reached' (the largest width fails), 'below-range' (the smallest width meets: P* <= its P), 'budget'
+ * (search.maxTrials), 'rounds' (search.maxRounds).
+ */
+export type SearchOutcome = 'resolved' | 'not-reached' | 'below-range' | 'budget' | 'rounds';
+
+/** The state of one cell (loss, lr, T, A) of a threshold search: constant-size, whatever the rounds. */
+export interface SearchCell {
+  /** "<loss> <cell label>", e.g. "dce lr=1 T=5000 A=70". */
+  id: string;
+  loss: LossName;
+  key: { lr?: number; period?: number | null; amplitude?: number | null };
+  /** Trials per width (the configurations of the cell times the seeds). */
+  trialsPerWidth: number;
+  /** The largest width known to fail below `hi` (null: none yet). */
+  lo: SearchPoint | null;
+  /** The smallest width of the run that meets the level up to the largest width trained (null: none yet). */
+  hi: SearchPoint | null;
+  /** The lowest ladder rung trained so far (null: before the first round). */
+  lowestRung: number | null;
+  /** A width met the level below one that failed: reported, not hidden (the first one found). */
+  nonMonotone: { metAt: SearchPoint; lostAt: SearchPoint } | null;
+  /** null while the cell is still searched. */
+  outcome: SearchOutcome | null;
+  /** Widths trained, and their trials. */
+  widths: number;
+  trials: number;
+}
+
+/** One round of a threshold search: the cells it searched, the widths and trials it planned. */
+export interface SearchRoundLog {
+  round: number;
+  cells: number;
+  widths: number;
+  trials: number;
+}
+
+/** What one round of a threshold search trains for one open cell: ladder rungs, or one bisection width. */
+export interface RoundRequest {
+  cellId: string;
+  widths: number[];
+  /** Ladder rungs (the lowest becomes the cell's lowestRung). */
+  rungs: boolean;
 }

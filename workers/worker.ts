@@ -1,12 +1,16 @@
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createJudgeActivities } from '../activities/judge.js';
+import { createSearchActivities } from '../activities/search.js';
 import { ThreadPackRunner } from '../activities/runner.js';
 import { allowListed, StoreNotAllowedError } from '../storage/allow.js';
 import { openStore } from '../storage/open.js';
+import { withRetries } from '../storage/retry.js';
+import { OutcomeSpool } from '../storage/spool.js';
 import { CONTROL_QUEUE, TRAIN_QUEUE } from '../workflows/definitions.js';
 import { connectionOptions, type TemporalSettings } from './connection.js';
 import { meteredRunner, meteredStore, setUpMetrics, type MetricsConfig } from './metrics.js';
@@ -47,9 +51,15 @@ export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onR
     }
   };
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-  const activities = createActivities({ openStore: open, runner: meteredRunner(new ThreadPackRunner(), metrics) });
+  const activities = createActivities({
+    openStore: open,
+    runner: meteredRunner(new ThreadPackRunner(), metrics),
+    spool: new OutcomeSpool(config.spoolDir ?? defaultSpoolDir()),
+  });
   // Scheduled sweeps: the verdict against a baseline, after finalize.
   const judge = createJudgeActivities({ openStore: open });
+  // Threshold searches: their rounds are planned and judged on the control queue.
+  const search = createSearchActivities({ openStore: open });
   const common: Pick<WorkerOptions, 'connection' | 'namespace'> = { connection, namespace: config.temporal.namespace };
   const workers: Worker[] = [];
   try {
@@ -59,7 +69,7 @@ export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onR
           ...common,
           taskQueue: CONTROL_QUEUE,
           workflowsPath,
-          activities: { planSweep: activities.planSweep, finalizeSweep: activities.finalizeSweep, ...judge },
+          activities: { planSweep: activities.planSweep, finalizeSweep: activities.finalizeSweep, ...judge, ...search },
         }),
       );
     }

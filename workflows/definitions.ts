@@ -1,6 +1,7 @@
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { JudgeOutput, PackFailure, PlanOutput, ScheduleRef } from '../activities/contracts.js';
+import type { JudgeOutput, PackFailure, PlanOutput, ScheduleRef, SearchProgress } from '../activities/contracts.js';
+import type { MonitorAggregate, MonitorUpdate, MonitorView } from './monitor.js';
 
 /** Task queue of the sweep workflows and their light activities. */
 export const CONTROL_QUEUE = 'dynsweep-control';
@@ -37,6 +38,10 @@ export interface SweepProgress {
   bestValAcc?: { value: number; label: string } | null;
   /** Scheduled sweeps, once judged. */
   regression?: JudgeOutput | null;
+  /** The live instability monitor (workflows/monitor.ts): packs in flight, and all trials recorded or in flight. */
+  monitor?: MonitorView;
+  /** Threshold searches (workflows/search.ts): rounds, brackets and trial counts. */
+  search?: SearchProgress;
 }
 
 export interface SweepInput {
@@ -80,6 +85,11 @@ export interface SweepResult {
   findings?: string[];
   /** Scheduled sweeps: the verdict against the baseline (regression.json has the details). */
   regression?: JudgeOutput | null;
+  /** Threshold searches: the rounds and brackets (search.json has them all). */
+  search?: SearchProgress;
 }
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
+
+/** A running pack's instability aggregate (activities/monitor.ts), at most every few seconds per pack. */
+export const monitorSignal = defineSignal<[MonitorUpdate]>('monitor');

@@ -1,1 +1,2 @@
 export { sweepWorkflow } from './sweep.js';
+export { searchWorkflow } from './search.js';

@@ -60,17 +60,19 @@ export const handle = handler(async (args: StartArgs) => {
       staticDetails: staticDetails(meta, { resultsUri: results.uri, sweepId }),
     };
     const typedSearchAttributes = sweepSearchAttributes(meta, false);
+    // A grid with `search: threshold` runs as a threshold search (workflows/search.ts), with the same result.
+    const workflowType = grid.spec.search ? 'searchWorkflow' : 'sweepWorkflow';
     const handle = await target.client.workflow
-      .start<typeof SweepWorkflowFn>('sweepWorkflow', { ...options, typedSearchAttributes })
+      .start<typeof SweepWorkflowFn>(workflowType, { ...options, typedSearchAttributes })
       .catch((err: Error) => {
         // A server without our search attributes registered still runs the sweep, unindexed.
         const why = isSearchAttributeError(err);
         if (!why) throw err;
         process.stderr.write(`warning: ${why}; starting without search attributes (see README, "Deploy at scale")\n`);
-        return target.client.workflow.start<typeof SweepWorkflowFn>('sweepWorkflow', options);
+        return target.client.workflow.start<typeof SweepWorkflowFn>(workflowType, options);
       });
     const uiUrl = workflowUrl(target, workflowId);
-    process.stderr.write(`sweep ${sweepId}: ${grid.trialCount} trials\nweb UI: ${uiUrl}\n`);
+    process.stderr.write(`sweep ${sweepId}: ${grid.spec.search ? `threshold search (a full grid: ${grid.trialCount} trials)` : `${grid.trialCount} trials`}\nweb UI: ${uiUrl}\n`);
     if (!target.local) await warnWithoutWorkers(target, grid.spec.execution.taskQueue);
     if (!args.wait) {
       if (args.json) {
@@ -83,7 +85,7 @@ export const handle = handler(async (args: StartArgs) => {
     const result = await followSweep(handle, results.uri, true);
     if (args.json) {
       const { sweepId: id, status, trials, completed, failed, resultsUri, thresholds } = result;
-      process.stdout.write(`${JSON.stringify({ sweepId: id, workflowId, status, trials, completed, failed, diverged: result.diverged, resultsUri, uiUrl, thresholds })}\n`);
+      process.stdout.write(`${JSON.stringify({ sweepId: id, workflowId, status, trials, completed, failed, diverged: result.diverged, resultsUri, uiUrl, thresholds, ...(result.search ? { search: result.search } : {}) })}\n`);
     } else {
       process.stdout.write(renderResult(result, uiUrl));
     }

@@ -184,6 +184,10 @@ class ReferenceKernel implements PackKernel {
     return this.theta.slice(k * this.paramCount, (k + 1) * this.paramCount);
   }
 
+  setLearningRate(k: number, lr: number): void {
+    this.lr[k] = lr;
+  }
+
   setParams(k: number, theta: Float64Array): void {
     if (theta.length !== this.paramCount) throw new Error('setParams: wrong length');
     this.theta.set(theta, k * this.paramCount);

@@ -99,7 +99,7 @@ class TfjsKernel implements PackKernel {
   private readonly train: DeviceData;
   private readonly validation: DeviceData;
   /** [K,1,1] */
-  private readonly lr: T3;
+  private lr: T3;
   /** mse family: [K,1,1] each. */
   private readonly sel: [T3, T3, T3] | null;
   private params: Params;
@@ -234,6 +234,13 @@ class TfjsKernel implements PackKernel {
     if (!(k >= 0 && k < this.size)) throw new Error(`getParams: trial ${k} out of range`);
     const host = this.hostParams();
     return host.slice(k * this.paramCount, (k + 1) * this.paramCount);
+  }
+
+  setLearningRate(k: number, lr: number): void {
+    const values = this.lr.dataSync().slice();
+    values[k] = lr;
+    this.lr.dispose();
+    this.lr = tf.tensor3d(values, [this.size, 1, 1]);
   }
 
   setParams(k: number, theta: Float64Array): void {

@@ -88,6 +88,8 @@ export function* trialsOf(spec: GridSpec): Generator<Trial> {
                   coldEvery: t.sharpness.coldEvery,
                 },
                 engine: spec.engine,
+                // Only when set: a grid without a guard keeps the trial ids it always had.
+                ...(t.guard ? { guard: { ...t.guard } } : {}),
               };
               yield { id: trialId(config), config };
             }

@@ -94,6 +94,26 @@ export const datasetSchema = z
     }
   });
 
+/**
+ * training.guard (opt-in; docs/search.md "Safety guard"): when a trial's training loss becomes non-finite or jumps
+ * above `lossJump` times the loss of its last good state, the trial goes back to that state (kept in memory every
+ * `every` steps) and continues with its learning rate times `lrFactor`, at most `maxInterventions` times; every
+ * intervention is in the trial record (`guard`), and a trial that needs one more is recorded as diverged. Absent:
+ * training and trial ids are exactly as without it.
+ */
+export const guardSchema = z
+  .object({
+    /** A loss above lossJump x the loss of the last good state triggers an intervention. Default 10. */
+    lossJump: z.number().gt(1).finite().default(10),
+    /** Steps between the in-memory snapshots of the last good state. Default 100. */
+    every: positiveInt.default(100),
+    /** Each intervention multiplies the trial's learning rate by this. Default 0.5. */
+    lrFactor: z.number().gt(0).lt(1).default(0.5),
+    /** Interventions at most per trial; the next fault is recorded as divergence. Default 3. */
+    maxInterventions: z.number().int().min(1).max(100).default(3),
+  })
+  .strict();
+
 export const trainingSchema = z
   .object({
     /** Gradient steps per trial, including the final static segment. */
@@ -144,6 +164,8 @@ export const trainingSchema = z
       .default({ method: 'lanczos', iterations: 20, tolerance: 1e-3, minOrder: 10, coldEvery: 10 }),
     /** Shape of the class-weight bump within a period. */
     schedule: z.enum(['triangle', 'sine']).default('triangle'),
+    /** Opt-in safety guard against instabilities (guardSchema); absent by default. */
+    guard: guardSchema.optional(),
   })
   .strict()
   .refine((t) => t.finalStaticSteps < t.steps, {
@@ -217,6 +239,36 @@ export const thresholdSchema = z
       ctx.addIssue({ code: 'custom', path: ['level'], message: `an accuracy level must lie in [0, 1], got ${t.level}` });
     }
   });
+
+/**
+ * `search: threshold` (docs/search.md): instead of training every width, find per loss and cell (lr, T, A) the
+ * smallest width that meets the threshold criterion, by rounds: a coarse geometric ladder of widths from the
+ * largest grid width down, then bisection in log P inside the bracket where the criterion flips. `search: threshold`
+ * alone takes every default.
+ */
+const searchObjectSchema = z
+  .object({
+    kind: z.literal('threshold'),
+    /** P ratio between successive rungs of the ladder, from the largest width down. Default 4. */
+    factor: z.number().gt(1).finite().default(4),
+    /** Ladder rungs per round: the first round trains the top `rungs`; more follow, downwards, while all meet. Default 3. */
+    rungs: z.number().int().min(1).max(64).default(3),
+    /** A cell is resolved when its bracket's P_hi / P_lo <= 1 + precision (or no width lies between). Default 0.1. */
+    precision: z.number().positive().finite().default(0.1),
+    /**
+     * Widths the search may train: 'any' (default), every integer width between the smallest and the largest of
+     * grid.width; 'listed', only the widths grid.width lists (the search's trials are then a subset of the grid's).
+     */
+    widths: z.enum(['any', 'listed']).default('any'),
+    /** Rounds at most (the ladder's first included); cells still open then stop with outcome 'rounds'. Default 12. */
+    maxRounds: z.number().int().min(1).max(1000).default(12),
+    /** Trials at most over all rounds; a round that would pass it is not started (outcome 'budget'). Default: none. */
+    maxTrials: positiveInt.optional(),
+  })
+  .strict();
+
+/** The shorthand `search: threshold` is the object with every default; a typo is reported at `search.kind`. */
+export const searchSchema = z.preprocess((v) => (typeof v === 'string' ? { kind: v } : v), searchObjectSchema);
 
 export const executionSchema = z
   .object({
@@ -366,6 +418,8 @@ export const gridSchema = z
     training: trainingSchema,
     grid: axesSchema,
     threshold: thresholdSchema.default(thresholdSchema.parse({})),
+    /** Optional: search for each cell's threshold width instead of training the whole grid (searchSchema). */
+    search: searchSchema.optional(),
     /**
      * Training engine. 'fast' (default): float32 WebAssembly-SIMD kernels, trials packed four to a vector.
      * 'reference': plain float64 TypeScript, the oracle. 'tfjs': TensorFlow.js batched ops on the native
@@ -378,6 +432,9 @@ export const gridSchema = z
   .superRefine((g, ctx) => {
     checkSize(g, ctx);
     checkDeclaredCells(g.threshold.compare ?? {}, g.grid, ctx);
+    if (g.search && g.grid.width.length < 2) {
+      ctx.addIssue({ code: 'custom', path: ['grid', 'width'], message: 'a search needs at least two widths: the smallest and the largest it may train' });
+    }
     const dynamical = g.grid.loss.filter((l) => l !== 'ce' && l !== 'mse');
     if (dynamical.length === 0) return;
     for (const key of ['period', 'amplitude'] as const) {
@@ -394,3 +451,4 @@ export const gridSchema = z
 export type GridSpec = z.infer<typeof gridSchema>;
 export type ThresholdCriterionSpec = z.infer<typeof thresholdSchema>;
 export type ExecutionSpec = z.infer<typeof executionSchema>;
+export type SearchSpec = z.infer<typeof searchObjectSchema>;

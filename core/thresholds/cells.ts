@@ -66,7 +66,7 @@ function cmpNums(a: number[], b: number[]): number {
  * The cell of a trial. Dynamical trials with A = 1 always form their own control cells (amplitude 1 in the key),
  * even when groupBy pools amplitudes, so a control never enters a candidate.
  */
-function cellKeyOf(r: ThresholdInput, groupBy: GroupField[]): CellKey {
+export function cellKeyOf(r: Pick<ThresholdInput, 'loss' | 'lr' | 'period' | 'amplitude'>, groupBy: readonly GroupField[]): CellKey {
   const k: CellKey = {};
   if (groupBy.includes('lr')) k.lr = r.lr;
   if (groupBy.includes('period')) k.period = r.period;
