@@ -1,8 +1,12 @@
 /**
  * The activity interface the workflows see: small inputs and outputs only (keys and counts),
- * never records. Type-only module, safe to import from workflows.
+ * never records or trial lists. Type-only module, safe to import from workflows.
  */
+import type { ThresholdBrief } from '../results/summary.js';
+import type { MonitorAggregate } from '../workflows/monitor.js';
 import type { RoundRequest, SearchCell, SearchRoundLog } from '../core/types.js';
+
+export type { ThresholdBrief };
 
 export interface PlanInput {
   /** Root of this sweep's results (path or s3://bucket/prefix). */
@@ -14,19 +18,13 @@ export interface PlanInput {
   gridFile: string;
 }
 
-export interface PackRef {
-  index: number;
-  width: number;
-  size: number;
-  /** What the pack trains, one short line (losses, lr, T, A, seeds), for the activity's summary in the UI. */
-  label?: string;
-}
-
+/** The plan in brief: constant size whatever the sweep's (the packs are in the store, results/manifest.ts). */
 export interface PlanOutput {
   name: string;
   gridHash: string;
   totalTrials: number;
-  packs: PackRef[];
+  /** Packs 0 .. packCount - 1. */
+  packCount: number;
   taskQueue: string;
   maxConcurrentPacks: number;
   maxAttempts: number;
@@ -38,8 +36,10 @@ export interface TrainPackInput {
   resultsUri: string;
   sweepId: string;
   packIndex: number;
-  /** Hash of the planned grid: workers cache manifest.json per (results, grid), so a re-planned sweep id never trains stale packs. */
-  gridHash?: string;
+  /** Hash of the planned grid: a worker refuses a pack file of another plan (a re-planned sweep id). */
+  gridHash: string;
+  /** Least seconds between the pack's instability monitor signals (workflows/monitor.ts monitorEveryS; default 15). */
+  monitorEveryS?: number;
 }
 
 export interface PackResult {
@@ -52,29 +52,29 @@ export interface PackResult {
   reused: number;
   /** Best final validation accuracy among the pack's trials that did not diverge (null: none). */
   bestValAcc?: { value: number; label: string } | null;
+  /** The instability monitor's aggregate of the pack's trials (constant size). */
+  monitor?: MonitorAggregate;
 }
 
+/** A pack whose retries are exhausted (its trials have no records). */
 export interface PackFailure {
   packIndex: number;
-  trials: number;
   message: string;
 }
 
 export interface FinalizeInput {
   resultsUri: string;
   sweepId: string;
+  /** The first failed packs with their errors (at most MAX_CARRIED_FAILURES; finalize counts every missing record). */
   failures: PackFailure[];
   /** As in TrainPackInput. */
-  gridHash?: string;
+  gridHash: string;
   /** The sweep was cancelled: missing records are 'cancelled', not failures of the code. */
   cancelled: boolean;
 }
 
-export interface ThresholdBrief {
-  params: number | null;
-  width: number | null;
-  reached: boolean;
-}
+/** Failed packs whose errors a workflow carries to finalize: the rest are counted, so the carry stays small. */
+export const MAX_CARRIED_FAILURES = 20;
 
 export interface FinalizeOutput {
   completed: number;

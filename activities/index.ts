@@ -1,69 +1,95 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Store } from '../core/store.js';
-import { GridError } from '../core/grid/index.js';
+import { codeVersions, GridError } from '../core/grid/index.js';
+import type { TrialOutcome, TrialRecord } from '../core/types.js';
+import { mapLimit } from '../core/map-limit.js';
 import type { FinalizeInput, PlanInput, SweepActivities, TrainPackInput } from './contracts.js';
-import { buildManifest, GRID_KEY, MANIFEST_KEY, packOf, readManifest, recordKey, artifactKey, type Manifest } from './manifest.js';
+import { requireManifest, writePlan, type PackPlan } from '../results/manifest.js';
+import { artifactKey, packPlanKey, recordKey } from '../results/layout.js';
+import { writePackSummary } from '../results/pack-summary.js';
+import { trialRow } from '../results/tables.js';
+import type { OutcomeSpool } from '../storage/spool.js';
 import type { PackRunner } from './runner.js';
 import { finalizeResults } from './finalize.js';
-import type { TrialRecord } from '../core/types.js';
 import { bestOf, packLabel } from './labels.js';
-import { mapLimit } from '../core/map-limit.js';
+import { packMonitor, recordsAggregate } from './monitor.js';
 
 export interface ActivityDeps {
-  /** Opens the results store of one sweep. */
+  /** Opens the results store of one sweep (workers: retrying through outages, storage/retry.ts). */
   openStore(uri: string): Store;
   /** Where packs are trained (worker threads in production). */
   runner: PackRunner;
+  /** Keeps a trained pack's outcomes on the worker's disk until they are in the store (none: memory only). */
+  spool?: OutcomeSpool;
+}
+
+/** How often a long store write phase heartbeats (a store outage can hold it for minutes). */
+const WRITE_HEARTBEAT_MS = 5_000;
+
+/** Run `work` with a heartbeat every WRITE_HEARTBEAT_MS, so a slow store never looks like a dead worker. */
+async function heartbeating<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const beat = setInterval(() => ctx.heartbeat(details()), WRITE_HEARTBEAT_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+/** The record of a trial in the store, or null when it is missing or cannot be read (it is then trained again). */
+async function readRecord(store: Store, trialId: string): Promise<TrialRecord | null> {
+  const text = await store.getText(recordKey(trialId));
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as TrialRecord;
+  } catch {
+    console.warn(`${store.uri}: ${recordKey(trialId)} is corrupt; the trial is trained again`);
+    return null;
+  }
+}
+
+/** The pack as planned, refused when it belongs to another plan or to code with other versions than this worker's. */
+async function packToTrain(store: Store, input: TrainPackInput): Promise<PackPlan> {
+  const text = await store.getText(packPlanKey(input.packIndex));
+  if (text === null) throw ApplicationFailure.nonRetryable(`no pack ${input.packIndex} in ${store.uri} (${packPlanKey(input.packIndex)})`, 'BadPack');
+  const plan = JSON.parse(text) as PackPlan;
+  if (plan.gridHash !== input.gridHash) {
+    throw ApplicationFailure.nonRetryable(`${store.uri}: pack ${input.packIndex} is planned for grid ${plan.gridHash}, not ${input.gridHash}`, 'BadPack');
+  }
+  const mine = codeVersions(plan.trials[0].config);
+  const differ = (Object.keys(mine) as (keyof typeof mine)[]).filter((k) => mine[k] !== plan.versions[k]);
+  if (differ.length > 0) {
+    // Retryable: another worker of the fleet (the version the sweep was planned with) can take it.
+    throw ApplicationFailure.retryable(
+      `pack ${input.packIndex} was planned for ${differ.map((k) => `${k} ${plan.versions[k]}`).join(', ')}; this worker has ` +
+        `${differ.map((k) => `${k} ${mine[k]}`).join(', ')}: run workers of the version the sweep was planned with, or start the sweep again`,
+      'VersionMismatch',
+    );
+  }
+  return plan;
 }
 
 /** Activities as thin adapters over the pure core, built from their dependencies. */
 export function createActivities(deps: ActivityDeps): SweepActivities {
-  // manifest.json is read once per (results, grid): a sweep id re-planned with another grid gets a new entry.
-  const manifests = new Map<string, Promise<Manifest>>();
-  const manifestOf = (uri: string, store: Store, gridHash: string | undefined) => {
-    const read = () =>
-      readManifest(store).then((m) => {
-        if (gridHash && m.gridHash !== gridHash) throw new Error(`${store.uri}: manifest.json is for grid ${m.gridHash}, not ${gridHash}`);
-        return m;
-      });
-    if (!gridHash) return read();
-    const key = `${uri}#${gridHash}`;
-    let m = manifests.get(key);
-    if (!m) {
-      m = read();
-      m.catch(() => manifests.delete(key));
-      manifests.set(key, m);
-    }
-    return m;
-  };
-
   return {
     async planSweep(input: PlanInput) {
       const ctx = Context.current();
-      let built;
+      const store = deps.openStore(input.resultsUri);
+      let planned;
       try {
-        // Heartbeats while the grid expands (half a minute at 1,000,000 trials, past the 30 s heartbeat timeout).
-        built = await buildManifest(input.sweepId, input.gridYaml, input.gridFile, (trials) => ctx.heartbeat({ trials }));
+        planned = await writePlan(store, input, (trials) => ctx.heartbeat({ trials }));
       } catch (err) {
         if (err instanceof GridError) throw ApplicationFailure.nonRetryable(err.message, 'GridError');
         throw err;
       }
-      const { manifest, spec, packs } = built;
-      const store = deps.openStore(input.resultsUri);
-      // manifest.json is about 500 bytes a trial: heartbeat while it is written, however long the store takes.
-      const beat = setInterval(() => ctx.heartbeat({ trials: manifest.trials.length }), 5_000);
-      try {
-        await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
-        await store.put(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
-      } finally {
-        clearInterval(beat);
-      }
+      const { manifest, spec } = planned;
       const ex = spec.execution;
       return {
         name: manifest.name,
         gridHash: manifest.gridHash,
-        totalTrials: manifest.trials.length,
-        packs: packs.map((p) => ({ index: p.index, width: p.width, size: p.trials.length, label: packLabel(p) })),
+        totalTrials: manifest.totalTrials,
+        packCount: manifest.packCount,
         taskQueue: ex.taskQueue,
         maxConcurrentPacks: ex.maxConcurrentPacks,
         maxAttempts: ex.maxAttempts,
@@ -75,40 +101,71 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
     async trainPack(input: TrainPackInput) {
       const ctx = Context.current();
       const store = deps.openStore(input.resultsUri);
-      const pack = packOf(await manifestOf(input.resultsUri, store, input.gridHash), input.packIndex);
-      if (!pack) throw ApplicationFailure.nonRetryable(`no pack ${input.packIndex} in ${store.uri}`, 'BadPack');
+      const pack = await packToTrain(store, input);
 
       // Records are written last, so an existing record means the trial is complete: a retry skips it.
-      const existing = await Promise.all(pack.trials.map((t) => store.getText(recordKey(t.id))));
-      const todo = pack.trials.filter((_, i) => existing[i] === null);
-      let diverged = existing.filter((r) => r !== null && (JSON.parse(r) as TrialRecord).diverged).length;
-      const describe = `pack ${pack.index}: ${todo.length} trial(s), width ${pack.width}, ${pack.trials[0].config.loss}…`;
-      ctx.heartbeat({ pack: pack.index, step: 0, totalSteps: pack.trials[0].config.steps, trials: todo.length, describe });
+      const records = await mapLimit(pack.trials, 16, (t) => readRecord(store, t.id));
+      const todo = pack.trials.filter((_, i) => records[i] === null);
+      const describe = packLabel(pack);
+      let last: object = { pack: pack.index, step: 0, totalSteps: pack.trials[0].config.steps, trials: todo.length, describe };
+      ctx.heartbeat(last);
 
       if (todo.length > 0) {
-        const outcomes = await deps.runner.run(
-          { ...pack, trials: todo },
-          (p) => ctx.heartbeat({ pack: pack.index, ...p, trials: todo.length, describe }),
-          ctx.cancellationSignal,
-        );
+        const spooled = await deps.spool?.load(input.resultsUri, input.gridHash, pack.index);
+        const todoIds = new Set(todo.map((t) => t.id));
+        let outcomes: TrialOutcome[];
+        if (spooled && spooled.length === todo.length && spooled.every((o) => todoIds.has(o.record.trialId))) {
+          outcomes = spooled;
+        } else {
+          const monitor = packMonitor(ctx, pack.index, todo.map((t) => t.config), input.monitorEveryS);
+          outcomes = await deps.runner.run(
+            { index: pack.index, width: pack.width, trials: todo },
+            (p) => {
+              ctx.heartbeat((last = { pack: pack.index, ...p, trials: todo.length, describe }));
+              monitor.progress(p);
+            },
+            ctx.cancellationSignal,
+          );
+          await monitor.close();
+          await deps.spool?.save(input.resultsUri, input.gridHash, pack.index, outcomes);
+        }
         // Trials are written concurrently (a pack's worth of fsyncs or S3 round trips adds up); within a trial the
         // artifact goes first, so a record always has its artifact.
-        await mapLimit(outcomes, 8, async ({ record, artifact }) => {
-          await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
-          const text = JSON.stringify(record);
-          await store.put(recordKey(record.trialId), text, 'application/json');
-          if (record.diverged) diverged++;
-          existing[pack.trials.findIndex((t) => t.id === record.trialId)] = text;
-        });
+        last = { ...last, writing: outcomes.length };
+        await heartbeating(
+          () => last,
+          () =>
+            mapLimit(outcomes, 8, async ({ record, artifact }) => {
+              await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
+              await store.put(recordKey(record.trialId), JSON.stringify(record), 'application/json');
+              records[pack.trials.findIndex((t) => t.id === record.trialId)] = record;
+            }),
+        );
       }
-      const bestValAcc = bestOf(existing.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as TrialRecord));
-      return { packIndex: pack.index, completed: pack.trials.length, diverged, reused: pack.trials.length - todo.length, bestValAcc };
+      const done = records as TrialRecord[];
+      await heartbeating(
+        () => last,
+        () => writePackSummary(store, { index: pack.index, gridHash: input.gridHash, rows: done.map(trialRow) }),
+      );
+      await deps.spool?.drop(input.resultsUri, input.gridHash, pack.index);
+      return {
+        packIndex: pack.index,
+        completed: done.length,
+        diverged: done.filter((r) => r.diverged).length,
+        reused: pack.trials.length - todo.length,
+        bestValAcc: bestOf(done),
+        monitor: recordsAggregate(done),
+      };
     },
 
     async finalizeSweep(input: FinalizeInput) {
       const store = deps.openStore(input.resultsUri);
       const ctx = Context.current();
-      return finalizeResults(store, await manifestOf(input.resultsUri, store, input.gridHash), input, (read) => ctx.heartbeat({ read }));
+      const manifest = await requireManifest(store);
+      if (manifest.gridHash !== input.gridHash) {
+        throw ApplicationFailure.nonRetryable(`${store.uri}: manifest.json is for grid ${manifest.gridHash}, not ${input.gridHash}`, 'BadPack');
+      }
+      return finalizeResults(store, manifest, input, (progress) => ctx.heartbeat(progress));
     },
   };
 }

@@ -2,11 +2,11 @@ import { Context } from '@temporalio/activity';
 import {
   CELLS_SCHEMA,
   REGRESSION_SCHEMA,
-  cellRowFromRecord,
   cellStats,
   compareRuns,
   thresholdPointsOf,
   verdictHeadline,
+  type CellRow,
   type CellsFile,
   type RegressionOptions,
   type RegressionReport,
@@ -14,10 +14,10 @@ import {
 } from '../core/regression.js';
 import type { Store } from '../core/store.js';
 import type { ThresholdReport } from '../core/thresholds.js';
-import type { TrialRecord } from '../core/types.js';
 import type { JudgeActivities, JudgeInput, JudgeOutput } from './contracts.js';
-import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from './summary.js';
-import { readManifest, recordKey } from './manifest.js';
+import { SUMMARY_KEY, THRESHOLDS_KEY, type SweepSummary } from '../results/summary.js';
+import { requireManifest } from '../results/manifest.js';
+import { sweepRows } from '../results/rows.js';
 import {
   CELLS_KEY,
   REGRESSION_KEY,
@@ -27,7 +27,6 @@ import {
   runKey,
   type ScheduleRunEntry,
 } from './schedule-store.js';
-import { mapLimit } from '../core/map-limit.js';
 import { loadResults } from '../report/load.js';
 import { reportInputOf, writeReport } from '../report/write.js';
 
@@ -43,8 +42,8 @@ function statsOf(summary: SweepSummary, thresholds: ThresholdReport | null, cell
 }
 
 /** Per-cell seed values from a run's records, written to cells.json for when the run serves as a baseline. */
-async function writeCells(store: Store, summary: SweepSummary, records: readonly TrialRecord[]): Promise<CellsFile> {
-  const cells: CellsFile = { schema: CELLS_SCHEMA, sweepId: summary.sweepId, gridHash: summary.gridHash, cells: cellStats(records.map(cellRowFromRecord)) };
+async function writeCells(store: Store, summary: SweepSummary, rows: readonly CellRow[]): Promise<CellsFile> {
+  const cells: CellsFile = { schema: CELLS_SCHEMA, sweepId: summary.sweepId, gridHash: summary.gridHash, cells: cellStats(rows) };
   await store.put(CELLS_KEY, JSON.stringify(cells), 'application/json');
   return cells;
 }
@@ -59,14 +58,13 @@ async function baselineStats(store: Store, onRead: (n: number) => void): Promise
   const thresholds = await readJson<ThresholdReport>(store, THRESHOLDS_KEY);
   let cells = await readJson<CellsFile>(store, CELLS_KEY);
   if (!cells || cells.schema !== CELLS_SCHEMA) {
-    const manifest = await readManifest(store);
-    let read = 0;
-    const texts = await mapLimit(manifest.trials, 32, async (t) => {
-      const text = await store.getText(recordKey(t.id));
-      if (++read % 100 === 0) onRead(read);
-      return text;
-    });
-    cells = await writeCells(store, summary, texts.filter((t): t is string => t !== null).map((t) => JSON.parse(t) as TrialRecord));
+    const manifest = await requireManifest(store);
+    const rows: CellRow[] = [];
+    for await (const pack of sweepRows(store, manifest)) {
+      rows.push(...pack.rows);
+      onRead(rows.length);
+    }
+    cells = await writeCells(store, summary, rows);
   }
   return statsOf(summary, thresholds, cells);
 }
@@ -84,7 +82,7 @@ export async function judgeRun(
   onProgress('reading the run');
   const results = await loadResults(run);
   if (!results.summary) throw new Error(`${run.uri}: ${SUMMARY_KEY} is missing; was the sweep finalized?`);
-  const candidate = statsOf(results.summary, results.thresholds, await writeCells(run, results.summary, results.records));
+  const candidate = statsOf(results.summary, results.thresholds, await writeCells(run, results.summary, results.rows));
   const status = results.summary.status as ScheduleRunEntry['status'];
   const baselineRef = await findBaseline(root, input.schedule.name, input.sweepId);
   let baseline: RunStats | null = null;

@@ -12,3 +12,30 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t:
   );
   return out;
 }
+
+/**
+ * `fn` over a (possibly lazy) sequence with at most `limit` calls in flight, yielding results in input order:
+ * streaming reads of a store whose memory is `limit` items, however long the sequence.
+ */
+export async function* mapOrdered<T, R>(items: Iterable<T>, limit: number, fn: (t: T) => Promise<R>): AsyncGenerator<R> {
+  const window: Promise<R>[] = [];
+  const it = items[Symbol.iterator]();
+  let done = false;
+  const fill = () => {
+    while (!done && window.length < limit) {
+      const n = it.next();
+      if (n.done) done = true;
+      else {
+        const p = fn(n.value);
+        p.catch(() => undefined); // awaited in order below; an early rejection must not be "unhandled" meanwhile
+        window.push(p);
+      }
+    }
+  };
+  fill();
+  while (window.length > 0) {
+    const r = await window.shift()!;
+    fill();
+    yield r;
+  }
+}

@@ -30,7 +30,7 @@ export const CELLS_SCHEMA = 'dynsweep.cells/1';
 export const REGRESSION_METRICS = ['valAcc', 'trainAcc'] as const;
 export type RegressionMetric = (typeof REGRESSION_METRICS)[number];
 
-/** The slice of a trial record the comparison needs. */
+/** The slice of a trial the comparison needs (a row of trials.csv has it). */
 export interface CellRow {
   loss: LossName;
   width: number;
@@ -41,20 +41,6 @@ export interface CellRow {
   diverged: boolean;
   valAcc: number | null;
   trainAcc: number | null;
-}
-
-export function cellRowFromRecord(r: TrialRecord): CellRow {
-  return {
-    loss: r.config.loss,
-    width: r.config.width,
-    lr: r.config.lr,
-    period: r.config.period,
-    amplitude: r.config.amplitude,
-    seed: r.config.seed,
-    diverged: r.diverged,
-    valAcc: r.final.valAcc,
-    trainAcc: r.final.trainAcc,
-  };
 }
 
 export interface CellKeyFields {

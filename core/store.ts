@@ -7,6 +7,11 @@ export interface Store {
   /** Where this store lives, as a user would type it: an absolute path or s3://bucket/prefix. */
   readonly uri: string;
   put(key: string, body: string | Uint8Array, contentType?: string): Promise<void>;
+  /**
+   * Write an object from a stream of chunks (tables of a large sweep) without holding it whole in memory. Like
+   * put, the object appears only when complete; a failed stream leaves no object behind.
+   */
+  putStream(key: string, chunks: AsyncIterable<Uint8Array>, contentType?: string): Promise<void>;
   /** The object's bytes, or null when it does not exist. */
   get(key: string): Promise<Uint8Array | null>;
   getText(key: string): Promise<string | null>;

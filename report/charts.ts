@@ -1,5 +1,6 @@
 /**
- * The report's figures as reusable functions: TrialRecord[] (and thresholds.json) in, standalone SVG string out.
+ * The report's figures as reusable functions: table rows (final metrics) or trial records (traces), and
+ * thresholds.json, in; standalone SVG string out.
  * Built as Vega-Lite specs and rendered in Node (report/render.ts); `svgToPng` turns any of them into a PNG.
  * Every chart aggregates before drawing (medians over seeds, downsampled curves), so its size does not grow with
  * the number of trials. With nothing to draw a chart returns a small SVG that says so.
@@ -9,6 +10,7 @@ import type { ThresholdReport } from '../core/thresholds.js';
 import { isDynamical, type LossName, type TrialRecord } from '../core/types.js';
 import {
   accuracyByWidth,
+  accuracyOf,
   cellLabel,
   commonSchedule,
   displayCell,
@@ -18,8 +20,10 @@ import {
   medianSharpness,
   representativeWidths,
   sortedUnique,
+  type FinalRow,
 } from './data.js';
 import { emptySvg, renderSpec } from './render.js';
+import { phaseRows, rasterRows, type TrialInstability } from './instability.js';
 import { median } from '../core/statistics.js';
 
 export { svgToPng, type PngOptions } from './png.js';
@@ -54,7 +58,7 @@ export interface AccuracyChartOptions {
  * open above the grid is drawn to the largest grid P).
  */
 export async function accuracyChart(
-  records: readonly TrialRecord[],
+  finals: readonly FinalRow[],
   thresholds: ThresholdReport | null,
   opts: AccuracyChartOptions = {},
 ): Promise<string> {
@@ -64,11 +68,11 @@ export async function accuracyChart(
   const rows: Record<string, unknown>[] = [];
   const domain: string[] = [];
   const range: string[] = [];
-  for (const loss of lossesOf(records)) {
-    const cell = displayCell(loss, records, thresholds);
+  for (const loss of lossesOf(finals)) {
+    const cell = displayCell(loss, finals, thresholds);
     const label = cellLabel(cell);
     const series = label ? `${loss} (${label})` : loss;
-    const mine = records.filter((r) => r.config.loss === loss && inCell(r, cell));
+    const mine = finals.filter((r) => r.loss === loss && inCell(r, cell));
     if (mine.length === 0) continue;
     domain.push(series);
     range.push(LOSS_COLORS[loss]);
@@ -76,7 +80,7 @@ export async function accuracyChart(
     for (const s of summary) rows.push({ kind: 'curve', series, loss, ...s });
     const t = thresholds?.losses.find((l) => l.loss === loss)?.threshold;
     if (markers && thresholds && t?.reached && t.params !== null) {
-      const maxP = Math.max(...records.filter((r) => r.config.loss === loss).map((r) => r.params));
+      const maxP = finals.reduce((m, r) => (r.loss === loss ? Math.max(m, r.params) : m), 0);
       rows.push({
         kind: 'threshold',
         series,
@@ -91,7 +95,7 @@ export async function accuracyChart(
   if (rows.length === 0) return emptySvg(title);
   const curve = { filter: "datum.kind === 'curve'" };
   const thr = { filter: "datum.kind === 'threshold'" };
-  const gridParams = sortedUnique(records.map((r) => r.params));
+  const gridParams = sortedUnique(finals.map((r) => r.params));
   const x = {
     field: 'params',
     type: 'quantitative',
@@ -165,12 +169,12 @@ export interface SharpnessChartOptions {
  * dashed line, one line per width: the median over seeds at each recorded step (non-positive values are dropped).
  */
 export async function sharpnessChart(records: readonly TrialRecord[], opts: SharpnessChartOptions = {}): Promise<string> {
-  const loss = opts.loss ?? lossesOf(records)[0];
+  const loss = opts.loss ?? lossesOf(records.map((r) => r.config))[0];
   const which = opts.which ?? 'dynamic';
   let mine = records.filter((r) => r.config.loss === loss);
   let schedule = '';
   if (loss && isDynamical(loss)) {
-    const def = commonSchedule(mine);
+    const def = commonSchedule(mine.map((r) => r.config));
     const period = opts.period !== undefined ? opts.period : def.period;
     const amplitude = opts.amplitude !== undefined ? opts.amplitude : def.amplitude;
     mine = mine.filter((r) => r.config.period === period && r.config.amplitude === amplitude);
@@ -239,19 +243,19 @@ export interface HeatmapChartOptions {
  * Validation accuracy (median over seeds) over amplitude (y) x period (x), one panel per width, for one dynamical
  * loss at one learning rate. Amplitude 1 (if in the grid) is the static control.
  */
-export async function heatmapChart(records: readonly TrialRecord[], opts: HeatmapChartOptions): Promise<string> {
-  const all = records.filter((r) => r.config.loss === opts.loss && r.config.period !== null && r.config.amplitude !== null);
-  const lr = opts.lr ?? sortedUnique(all.map((r) => r.config.lr))[0];
-  const mine = all.filter((r) => r.config.lr === lr);
+export async function heatmapChart(records: readonly FinalRow[], opts: HeatmapChartOptions): Promise<string> {
+  const all = records.filter((r) => r.loss === opts.loss && r.period !== null && r.amplitude !== null);
+  const lr = opts.lr ?? sortedUnique(all.map((r) => r.lr))[0];
+  const mine = all.filter((r) => r.lr === lr);
   const title = opts.title ?? `Validation accuracy over amplitude × period — ${opts.loss}, η = ${lr ?? '-'}`;
   if (mine.length === 0) return emptySvg(title);
-  const rows = [...groupBy(mine, (r) => `${r.config.width}|${r.config.period}|${r.config.amplitude}`).values()].map((ts) => ({
-    width: ts[0].config.width,
+  const rows = [...groupBy(mine, (r) => `${r.width}|${r.period}|${r.amplitude}`).values()].map((ts) => ({
+    width: ts[0].width,
     params: ts[0].params,
-    period: ts[0].config.period,
-    amplitude: ts[0].config.amplitude,
+    period: ts[0].period,
+    amplitude: ts[0].amplitude,
     seeds: ts.length,
-    median: median(ts.map((r) => (r.diverged || !Number.isFinite(r.final.valAcc) ? 0 : r.final.valAcc))),
+    median: median(ts.map((r) => accuracyOf(r, 'valAcc'))),
   }));
   const lo = Math.min(...rows.map((r) => r.median));
   const hi = Math.max(...rows.map((r) => r.median));
@@ -290,6 +294,73 @@ export async function heatmapChart(records: readonly TrialRecord[], opts: Heatma
         },
       ],
     },
+  };
+  return renderSpec(spec as TopLevelSpec);
+}
+
+const EVENT_STYLE = {
+  domain: ['crossing', 'spike', 'blow-up'],
+  shapes: ['circle', 'triangle-up', 'cross'],
+  colors: ['#1f4e9c', '#f08a24', '#b3261e'],
+};
+
+/**
+ * Instability over time, one row per trial (those with the most events, at most RASTER_TRIALS, report/instability.ts):
+ * a tick at every crossing of 2/eta, a triangle at every loss spike, a cross at the blow-up.
+ */
+export async function instabilityRasterChart(trials: readonly TrialInstability[], opts: { width?: number; title?: string } = {}): Promise<string> {
+  const { rows, shown, withEvents } = rasterRows(trials);
+  const title = opts.title ?? 'Crossings of 2/η, loss spikes and blow-ups per trial over time';
+  if (rows.length === 0) return emptySvg(title, `no trial crossed 2/η, spiked or blew up (${trials.length} trials)`);
+  const order = [...new Set(rows.map((r) => r.trial))];
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, subtitle: `${shown} of ${withEvents} trials with events (of ${trials.length}), most events first` },
+    width: opts.width ?? 520,
+    height: { step: 14 },
+    data: { values: rows },
+    mark: { type: 'point', filled: true, size: 50, opacity: 0.8 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'trial', type: 'nominal', sort: order, title: null, axis: { labelLimit: 260 } },
+      shape: { field: 'kind', type: 'nominal', scale: { domain: EVENT_STYLE.domain, range: EVENT_STYLE.shapes }, title: 'event' },
+      color: { field: 'kind', type: 'nominal', scale: { domain: EVENT_STYLE.domain, range: EVENT_STYLE.colors }, title: 'event' },
+    },
+  };
+  return renderSpec(spec as TopLevelSpec);
+}
+
+/**
+ * Where in the schedule's period crossings of 2/eta and blow-ups happen: counts per phase bin of (step mod T)/T,
+ * stacked by the class emphasised then, one column per dynamical loss (steps where the loss is static are left out).
+ */
+export async function instabilityPhaseChart(trials: readonly TrialInstability[], opts: { width?: number; height?: number; title?: string } = {}): Promise<string> {
+  const rows = phaseRows(trials).map((r) => ({ ...r, class: `class ${r.emphasised}` }));
+  const title = opts.title ?? 'Where in the period: crossings of 2/η and blow-ups by phase (step mod T)/T';
+  if (rows.length === 0) return emptySvg(title, 'no crossing or blow-up while a dynamical loss was dynamical');
+  const losses = lossesOf(rows);
+  const classes = sortedUnique(rows.map((r) => r.emphasised)).map((c) => `class ${c}`);
+  // One faceted row per kind of event (a row x column facet mislays cells in the headless renderer).
+  const panel = (kind: 'crossing' | 'blow-up', name: string) => ({
+    data: { values: rows.filter((r) => r.kind === kind) },
+    facet: { column: { field: 'loss', type: 'nominal', sort: losses, title: null } },
+    spec: {
+      width: opts.width ?? 220,
+      height: opts.height ?? 110,
+      mark: { type: 'bar', stroke: 'white', strokeWidth: 0.5 },
+      encoding: {
+        x: { field: 'bin0', type: 'quantitative', scale: { domain: [0, 1] }, title: 'phase (step mod T) / T' },
+        x2: { field: 'bin1' },
+        y: { field: 'count', type: 'quantitative', aggregate: 'sum', stack: 'zero', title: name },
+        color: { field: 'class', type: 'nominal', scale: { domain: classes, scheme: 'set2' }, title: 'emphasised' },
+      },
+    },
+  });
+  const kinds = (['crossing', 'blow-up'] as const).filter((k) => rows.some((r) => r.kind === k));
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, subtitle: 'stacked by the emphasised class; the class weighs A at phase 0.5' },
+    vconcat: kinds.map((k) => panel(k, k === 'crossing' ? 'crossings of 2/η' : 'blow-ups')),
   };
   return renderSpec(spec as TopLevelSpec);
 }

@@ -1,10 +1,24 @@
 /**
  * The numbers behind the charts: medians over seeds, the cell a loss is shown with, representative widths and
- * curve downsampling. Pure; every function takes trial records and returns small plain rows.
+ * curve downsampling. Pure; the final-metric functions take table rows (results/tables.ts: a few numbers a trial,
+ * so a report of 100,000 trials fits in memory), the trace functions full trial records.
  */
 import type { CellKey, GroupField, ThresholdReport } from '../core/thresholds.js';
 import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
 import { median } from '../core/statistics.js';
+import type { TrialRow } from '../results/tables.js';
+
+/** A trial's final numbers, as the charts read them (a row of trials.csv). */
+export type FinalRow = Pick<TrialRow, 'loss' | 'width' | 'params' | 'lr' | 'period' | 'amplitude' | 'seed' | 'diverged' | 'trainAcc' | 'valAcc'>;
+
+/** What places a trial in a cell: its loss, width and schedule (a row, or a record's config). */
+export type CellCoordinates = Pick<TrialRow, 'loss' | 'width' | 'lr' | 'period' | 'amplitude'>;
+
+/** A final accuracy as the charts count it: a diverged trial, or a missing value, is 0. */
+export const accuracyOf = (r: FinalRow, metric: 'trainAcc' | 'valAcc'): number => {
+  const v = r[metric];
+  return r.diverged || v === null || !Number.isFinite(v) ? 0 : v;
+};
 
 export function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
   const m = new Map<K, T[]>();
@@ -17,17 +31,17 @@ export function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]
   return m;
 }
 
-/** Losses present in the records, in LOSSES order. */
-export function lossesOf(records: readonly TrialRecord[]): LossName[] {
-  const present = new Set(records.map((r) => r.config.loss));
+/** Losses present among the trials, in LOSSES order. */
+export function lossesOf(trials: readonly Pick<CellCoordinates, 'loss'>[]): LossName[] {
+  const present = new Set(trials.map((r) => r.loss));
   return LOSSES.filter((l) => present.has(l));
 }
 
 export const sortedUnique = (xs: Iterable<number>): number[] => [...new Set(xs)].sort((a, b) => a - b);
 
-/** Does the record belong to the cell (every field the key names matches)? */
-export function inCell(r: TrialRecord, key: CellKey): boolean {
-  return (['lr', 'period', 'amplitude'] as const).every((f) => !(f in key) || r.config[f] === key[f]);
+/** Does the trial belong to the cell (every field the key names matches)? */
+export function inCell(r: CellCoordinates, key: CellKey): boolean {
+  return (['lr', 'period', 'amplitude'] as const).every((f) => !(f in key) || r[f] === key[f]);
 }
 
 export function cellLabel(key: CellKey): string {
@@ -38,11 +52,11 @@ export function cellLabel(key: CellKey): string {
   return parts.join(' ');
 }
 
-function keyOf(r: TrialRecord, fields: readonly GroupField[]): CellKey {
+function keyOf(r: CellCoordinates, fields: readonly GroupField[]): CellKey {
   const k: CellKey = {};
-  if (fields.includes('lr')) k.lr = r.config.lr;
-  if (fields.includes('period')) k.period = r.config.period;
-  if (fields.includes('amplitude')) k.amplitude = r.config.amplitude;
+  if (fields.includes('lr')) k.lr = r.lr;
+  if (fields.includes('period')) k.period = r.period;
+  if (fields.includes('amplitude')) k.amplitude = r.amplitude;
   return k;
 }
 
@@ -50,17 +64,17 @@ function keyOf(r: TrialRecord, fields: readonly GroupField[]): CellKey {
  * The cell (lr, T, A) a loss is drawn with: the headline cell of thresholds.json (the first fold's), else its best
  * validation cell, else (no report, or nothing reached) the cell with the best median-over-seeds validation accuracy.
  */
-export function displayCell(loss: LossName, records: readonly TrialRecord[], thresholds: ThresholdReport | null): CellKey {
+export function displayCell(loss: LossName, rows: readonly FinalRow[], thresholds: ThresholdReport | null): CellKey {
   const t = thresholds?.losses.find((l) => l.loss === loss);
   const headline = t?.selection.folds[0]?.cell;
   if (headline) return headline;
   if (t?.validation.bestCell) return t.validation.bestCell;
   const fields = thresholds?.criterion.groupBy ?? (['lr', 'period', 'amplitude'] as GroupField[]);
-  const mine = records.filter((r) => r.config.loss === loss);
+  const mine = rows.filter((r) => r.loss === loss);
   let best: { key: CellKey; val: number } | null = null;
   for (const trials of groupBy(mine, (r) => JSON.stringify(keyOf(r, fields))).values()) {
-    const byWidth = groupBy(trials, (r) => r.config.width);
-    const val = Math.max(...[...byWidth.values()].map((ts) => median(ts.map((r) => (r.diverged ? 0 : r.final.valAcc)))));
+    const byWidth = groupBy(trials, (r) => r.width);
+    const val = Math.max(...[...byWidth.values()].map((ts) => median(ts.map((r) => accuracyOf(r, 'valAcc')))));
     if (!best || val > best.val) best = { key: keyOf(trials[0], fields), val };
   }
   return best?.key ?? {};
@@ -76,10 +90,10 @@ export interface WidthSummary {
 }
 
 /** Median, min and max over seeds of a final accuracy per width (diverged trials count as 0). */
-export function accuracyByWidth(records: readonly TrialRecord[], metric: 'trainAcc' | 'valAcc'): WidthSummary[] {
+export function accuracyByWidth(rows: readonly FinalRow[], metric: 'trainAcc' | 'valAcc'): WidthSummary[] {
   const out: WidthSummary[] = [];
-  for (const [width, trials] of groupBy(records, (r) => r.config.width)) {
-    const v = trials.map((r) => (r.diverged || !Number.isFinite(r.final[metric]) ? 0 : r.final[metric]));
+  for (const [width, trials] of groupBy(rows, (r) => r.width)) {
+    const v = trials.map((r) => accuracyOf(r, metric));
     out.push({ width, params: trials[0].params, seeds: v.length, median: median(v), min: Math.min(...v), max: Math.max(...v) });
   }
   return out.sort((a, b) => a.params - b.params);
@@ -129,11 +143,11 @@ export function medianSharpness(records: readonly TrialRecord[], which: 'dynamic
 }
 
 /** The (period, amplitude) pair with the most trials of a loss (ties: the smallest), for a default selection. */
-export function commonSchedule(records: readonly TrialRecord[]): { period: number | null; amplitude: number | null } {
+export function commonSchedule(trials: readonly CellCoordinates[]): { period: number | null; amplitude: number | null } {
   let best: { period: number | null; amplitude: number | null; n: number } | null = null;
-  for (const trials of groupBy(records, (r) => `${r.config.period}|${r.config.amplitude}`).values()) {
-    const { period, amplitude } = trials[0].config;
-    if (!best || trials.length > best.n) best = { period, amplitude, n: trials.length };
+  for (const group of groupBy(trials, (r) => `${r.period}|${r.amplitude}`).values()) {
+    const { period, amplitude } = group[0];
+    if (!best || group.length > best.n) best = { period, amplitude, n: group.length };
   }
   return best ? { period: best.period, amplitude: best.amplitude } : { period: null, amplitude: null };
 }

@@ -1,17 +1,25 @@
 /**
  * report.html: one self-contained page (inline CSS and inline SVG charts; no scripts, no external URLs except an
- * optional link to the Temporal web UI) that shows a sweep's results. Built from the records and thresholds.json.
+ * optional link to the Temporal web UI) that shows a sweep's results. Built from the sweep's table rows (final
+ * metrics of every trial), the full records of the trials whose traces it draws, and thresholds.json.
  */
-import type { SweepSummary } from '../activities/summary.js';
+import type { SweepSummary } from '../results/summary.js';
 import { verdictHeadline, type RegressionReport } from '../core/regression.js';
 import type { LossThreshold, ThresholdReport } from '../core/thresholds.js';
 import { findingsOf } from '../core/thresholds/findings.js';
 import { isDynamical, type TrialRecord } from '../core/types.js';
-import { accuracyChart, heatmapChart, sharpnessChart } from './charts.js';
+import { accuracyChart, heatmapChart, instabilityPhaseChart, instabilityRasterChart, sharpnessChart } from './charts.js';
+import { blowUps, instabilityTable, trialInstability } from './instability.js';
+import { SPIKE_RATIO } from '../core/monitor.js';
+import { REPORT_MAX_TRIALS } from './traces.js';
 import { displayCell, lossesOf, sortedUnique } from './data.js';
+import type { TrialRow } from '../results/tables.js';
 
 export interface ReportInput {
-  records: readonly TrialRecord[];
+  /** Every trial's row (trials.csv), or null above REPORT_MAX_TRIALS (report/traces.ts): then no charts. */
+  rows: readonly TrialRow[] | null;
+  /** Full records of the trials whose traces are drawn (each loss's display cell, report/traces.ts). */
+  traces: readonly TrialRecord[];
   /** thresholds.json (null: not computed yet; the page says so). */
   thresholds: ThresholdReport | null;
   /** summary.json when the sweep has finished. */
@@ -73,12 +81,12 @@ function selectionOf(l: LossThreshold): string {
   return s.method === 'cross-fit' ? `${cells} (cross-fit, ${s.candidates} candidates)` : `${cells} (${s.method})`;
 }
 
-function thresholdsTable(report: ThresholdReport, records: readonly TrialRecord[]): string {
+function thresholdsTable(report: ThresholdReport): string {
   const c = report.criterion;
   const b = report.bootstrap;
-  const rows = report.losses
-    .map((l) => thresholdRow(l, Math.max(0, ...records.filter((r) => r.config.loss === l.loss).map((r) => r.params))))
-    .join('\n');
+  // The largest P of a loss's grid (where a curve ends): its cells' last curve point.
+  const maxParams = (l: LossThreshold) => Math.max(0, ...l.cells.map((cell) => cell.curve.at(-1)?.params ?? 0));
+  const rows = report.losses.map((l) => thresholdRow(l, maxParams(l))).join('\n');
   return `<table id="thresholds" class="data">
 <caption>Over-parameterization threshold P*: smallest parameter count from which on the median over seeds of <code>${esc(c.metric)}</code>
 ${c.direction === 'atLeast' ? '≥' : '≤'} ${levelText(report)} (interpolated in log P). Headline per loss: its only candidate cell, the cell
@@ -118,9 +126,9 @@ function levelText(report: ThresholdReport): string {
 }
 
 function metadata(input: ReportInput): string {
-  const recs = input.records;
+  const recs = input.rows ?? [];
   const s = input.summary;
-  const engines = sortedStrings(recs.map((r) => `${r.engine.name} ${r.engine.version} (${r.engine.backend})`));
+  const engines = sortedStrings(recs.map((r) => `${r.engine} ${r.engineVersion} (${r.backend})`));
   const axis = (xs: (number | null)[]) => sortedUnique(xs.filter((x): x is number => x !== null)).join(', ') || '–';
   const items: [string, string][] = [
     ['sweep', `${esc(input.sweepId)}${input.name ? ` (${esc(input.name)})` : ''}`],
@@ -128,18 +136,17 @@ function metadata(input: ReportInput): string {
     ['grid hash', `<code>${esc(input.gridHash ?? s?.gridHash ?? '–')}</code>`],
     [
       'trials',
-      `${input.totalTrials ?? s?.trials ?? '?'} in the grid; ${recs.length} with records` +
-        (s ? `; ${s.failed} failed` : '') +
-        `; ${recs.filter((r) => r.diverged).length} diverged`,
+      `${input.totalTrials ?? s?.trials ?? '?'} in the grid; ${s?.completed ?? recs.length} with records` +
+        (s ? `; ${s.failed} failed; ${s.diverged} diverged` : `; ${recs.filter((r) => r.diverged).length} diverged`),
     ],
     ['engine / backend', esc(engines.join('; ') || '–')],
     ['losses', esc(lossesOf(recs).join(', ') || '–')],
-    ['widths', axis(recs.map((r) => r.config.width))],
-    ['learning rates', axis(recs.map((r) => r.config.lr))],
-    ['periods', axis(recs.map((r) => r.config.period))],
-    ['amplitudes', axis(recs.map((r) => r.config.amplitude))],
-    ['seeds', `${new Set(recs.map((r) => r.config.seed)).size}`],
-    ['steps', axis(recs.map((r) => r.config.steps))],
+    ['widths', axis(recs.map((r) => r.width))],
+    ['learning rates', axis(recs.map((r) => r.lr))],
+    ['periods', axis(recs.map((r) => r.period))],
+    ['amplitudes', axis(recs.map((r) => r.amplitude))],
+    ['seeds', `${new Set(recs.map((r) => r.seed)).size}`],
+    ['steps', axis(input.traces.map((r) => r.config.steps))],
   ];
   if (input.resultsUri) items.push(['results', `<code>${esc(input.resultsUri)}</code>`]);
   if (input.uiUrl) items.push(['Temporal web UI', `<a href="${esc(input.uiUrl)}">${esc(input.uiUrl)}</a>`]);
@@ -172,6 +179,39 @@ function sortedStrings(xs: string[]): string[] {
   return [...new Set(xs)].sort();
 }
 
+/**
+ * Edge-of-stability crossings, loss spikes and blow-ups of the trials whose full records the report reads, when
+ * they happen and where in the schedule's period (report/instability.ts; definitions in docs/monitor.md).
+ */
+async function instabilitySection(records: readonly TrialRecord[]): Promise<string> {
+  const trials = trialInstability(records);
+  const rows = instabilityTable(trials)
+    .map(
+      (r) =>
+        `<tr data-loss="${esc(r.loss)}" data-lr="${r.lr}"><th scope="row">${esc(r.loss)}</th><td>${r.lr}</td><td>${r.trials}</td>` +
+        `<td>${r.crossed}</td><td>${r.crossings}</td><td>${r.firstCrossingStep === null ? '–' : Math.round(r.firstCrossingStep)}</td>` +
+        `<td>${r.blowUps}</td><td>${r.spiked}</td><td>${fmtNum(r.maxEos)}</td></tr>`,
+    )
+    .join('\n');
+  const blown = blowUps(trials).map(
+    (b) =>
+      `${esc(b.label)}: step ${b.step}` +
+      (b.phase === null ? ' (loss static there)' : `, phase ${fmtNum(b.phase, 2)} of the period, class ${b.emphasised} emphasised`) +
+      `; ${b.crossingsBefore} crossing(s) of 2/η before`,
+  );
+  return `<section id="instability"><h2>Instability: the edge of stability 2/η</h2>
+<table id="instability-table" class="data"><caption>Per loss and learning rate, over the ${records.length} trials whose traces the report draws:
+trials whose λmax·η/2 crossed 1 (sharpness above 2/η), crossings, the median step of the first one, blow-ups (non-finite loss) and
+loss spikes (static training loss above ${SPIKE_RATIO}× its lowest so far).</caption>
+<thead><tr><th>loss</th><th>η</th><th>trials</th><th>crossed 2/η</th><th>crossings</th><th>first crossing (median step)</th><th>blow-ups</th><th>loss spikes</th><th>max λmax·η/2</th></tr></thead>
+<tbody>
+${rows}
+</tbody></table>
+<div class="charts">${figure('chart-instability-raster', await instabilityRasterChart(trials), 'Each row a trial: when it crossed 2/η, spiked and blew up.')}
+${figure('chart-instability-phase', await instabilityPhaseChart(trials), 'Where in the period of the class weights the crossings and blow-ups of the dynamical losses happen.')}</div>
+${blown.length ? `<h3>Blow-ups</h3>${cappedList(blown, 20, 'trials.csv has divergedAtStep')}` : ''}</section>`;
+}
+
 const figure = (id: string, svg: string, caption: string) =>
   `<figure class="chart" id="${esc(id)}">${svg}<figcaption>${caption}</figcaption></figure>`;
 
@@ -192,29 +232,31 @@ dl.regression-meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16
 
 /** The whole page. Charts are rendered here (a few seconds at most: every chart aggregates first). */
 export async function reportHtml(input: ReportInput): Promise<string> {
-  const { records, thresholds } = input;
-  const losses = lossesOf(records);
+  const { thresholds } = input;
+  const rows = input.rows ?? [];
+  const losses = lossesOf(rows);
   const criterionMetric = thresholds?.criterion.metric;
 
   const accuracy = [
-    figure('chart-train-acc', await accuracyChart(records, thresholds, { metric: 'trainAcc' }), 'Final training accuracy per loss against P.'),
-    figure('chart-val-acc', await accuracyChart(records, thresholds, { metric: 'valAcc' }), 'Final validation accuracy per loss against P.'),
+    figure('chart-train-acc', await accuracyChart(rows, thresholds, { metric: 'trainAcc' }), 'Final training accuracy per loss against P.'),
+    figure('chart-val-acc', await accuracyChart(rows, thresholds, { metric: 'valAcc' }), 'Final validation accuracy per loss against P.'),
   ];
   const sharp: string[] = [];
   for (const loss of losses) {
-    const cell = displayCell(loss, records, thresholds);
+    const cell = displayCell(loss, rows, thresholds);
     const sched = isDynamical(loss) && 'period' in cell && 'amplitude' in cell ? { period: cell.period, amplitude: cell.amplitude } : {};
-    sharp.push(figure(`chart-sharpness-${loss}`, await sharpnessChart(records, { loss, ...sched }), `λmax of ${esc(loss)} (the trained loss) during training.`));
+    sharp.push(figure(`chart-sharpness-${loss}`, await sharpnessChart(input.traces, { loss, ...sched }), `λmax of ${esc(loss)} (the trained loss) during training.`));
   }
   const heat: string[] = [];
   for (const loss of losses.filter(isDynamical)) {
-    for (const lr of sortedUnique(records.filter((r) => r.config.loss === loss).map((r) => r.config.lr))) {
-      heat.push(figure(`chart-heatmap-${loss}-${lr}`, await heatmapChart(records, { loss, lr }), `Validation accuracy of ${esc(loss)} at η = ${lr}.`));
+    for (const lr of sortedUnique(rows.filter((r) => r.loss === loss).map((r) => r.lr))) {
+      heat.push(figure(`chart-heatmap-${loss}-${lr}`, await heatmapChart(rows, { loss, lr }), `Validation accuracy of ${esc(loss)} at η = ${lr}.`));
     }
   }
 
   const s = input.summary;
   const notices: string[] = [];
+  if (input.rows === null) notices.push(`This sweep has more than ${REPORT_MAX_TRIALS} trials: the report shows thresholds only (trials.csv and trials.parquet have every trial).`);
   if (!s) notices.push('This sweep has not finished: the report shows the trials recorded so far.');
   else if (s.status !== 'completed') notices.push(`This sweep ended <b>${esc(s.status)}</b>: ${s.completed} of ${s.trials} trials have records.`);
   const regression = input.regression ?? null;
@@ -233,11 +275,12 @@ ${thresholds ? `<section id="findings"><h2>Findings</h2><ul>${findingsOf(thresho
 <section id="sweep"><h2>Sweep</h2>${metadata(input)}</section>
 ${regression ? regressionSection(regression) : ''}
 <section id="threshold-section"><h2>Thresholds</h2>
-${thresholds ? thresholdsTable(thresholds, records) + fitTable(thresholds) : '<p>thresholds.json is not available yet.</p>'}
+${thresholds ? thresholdsTable(thresholds) + fitTable(thresholds) : '<p>thresholds.json is not available yet.</p>'}
 ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : ''}</section>
 <section id="accuracy"><h2>Accuracy against parameter count</h2><div class="charts">${accuracy.join('\n')}</div>
 <p class="ci">Each loss is drawn for its headline cell (the first fold's cell when cross-fitted); markers on the ${esc(criterionMetric ?? 'criterion')} chart.</p></section>
 <section id="sharpness"><h2>Sharpness against step</h2><div class="charts">${sharp.join('\n') || '<p>No trials.</p>'}</div></section>
+${await instabilitySection(input.traces)}
 <section id="heatmaps"><h2>Validation accuracy over amplitude × period</h2><div class="charts">${heat.join('\n') || '<p>No dynamical losses in this sweep.</p>'}</div></section>
 ${failures.length ? `<section id="failures"><h2>Failures</h2>${cappedList(failures.map((f) => `<code>${esc(f.trialId)}</code>: ${esc(f.message)}`), 20, 'summary.json')}</section>` : ''}
 </main></body></html>

@@ -7,7 +7,8 @@ export const REPORT_KEY = 'report.html';
 
 export function reportInputOf(results: SweepResults, uiUrl?: string | null): ReportInput {
   return {
-    records: results.records,
+    rows: results.rows,
+    traces: results.traces,
     thresholds: results.thresholds,
     summary: results.summary,
     regression: results.regression,

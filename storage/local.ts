@@ -62,6 +62,26 @@ export class LocalStore implements Store {
     }
   }
 
+  async putStream(key: string, chunks: AsyncIterable<Uint8Array>, _contentType?: string): Promise<void> {
+    const target = this.pathOf(key);
+    const dir = path.dirname(target);
+    const tmp = path.join(dir, `${TMP_MARKER}${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      const fh = await open(tmp, 'wx', 0o644);
+      try {
+        for await (const chunk of chunks) await fh.write(chunk);
+        if (this.fsync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw this.wrap('put', key, err);
+    }
+  }
+
   async get(key: string): Promise<Uint8Array | null> {
     const file = this.pathOf(key);
     try {

@@ -12,7 +12,10 @@
  * The bucket is created only when asked (createBucket option, or ensureBucket()).
  */
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -20,6 +23,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { Store } from '../core/store.js';
@@ -98,6 +102,9 @@ interface ParsedS3 {
   bucket: string;
   prefix: string;
 }
+
+/** Size of the parts of a multipart upload (S3's minimum is 5 MiB for every part but the last). */
+const PART_BYTES = 8 * 1024 * 1024;
 
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -192,6 +199,56 @@ export class S3Store implements Store {
         }),
       );
     } catch (err) {
+      throw this.wrap('put', key, err);
+    }
+  }
+
+  /**
+   * Chunks are gathered into parts of PART_BYTES; an object smaller than one part is a single PutObject, a larger
+   * one a multipart upload (aborted when the stream or a part fails, so no partial object is left).
+   */
+  async putStream(key: string, chunks: AsyncIterable<Uint8Array>, contentType?: string): Promise<void> {
+    validateKey(key);
+    await this.ready();
+    const Key = this.fullKey(key);
+    const ContentType = contentType ?? guessContentType(key);
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    let uploadId: string | undefined;
+    const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+    const take = (): Uint8Array => {
+      const body = Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+      return body;
+    };
+    const uploadPart = async (body: Uint8Array) => {
+      uploadId ??= (await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType }))).UploadId;
+      const PartNumber = parts.length + 1;
+      const res = await this.client.send(
+        new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber, Body: body, ContentLength: body.byteLength }),
+      );
+      parts.push({ ETag: res.ETag, PartNumber });
+    };
+    try {
+      for await (const chunk of chunks) {
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
+        if (pendingBytes >= PART_BYTES) await uploadPart(take());
+      }
+      if (uploadId === undefined) {
+        const body = take();
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: body.byteLength, ContentType }));
+        return;
+      }
+      if (pendingBytes > 0) await uploadPart(take());
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+      );
+    } catch (err) {
+      if (uploadId !== undefined) {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId })).catch(() => undefined);
+      }
       throw this.wrap('put', key, err);
     }
   }

@@ -17,13 +17,23 @@ import { findingsOf } from '../core/thresholds/findings.js';
 import { parseGrid } from '../core/grid/index.js';
 import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
 import { median } from '../core/statistics.js';
-import { achievableOf, GRID_KEY, MANIFEST_KEY, type Manifest } from '../activities/manifest.js';
+import { achievableOf, type Manifest, type PackPlan } from '../results/manifest.js';
+import { GRID_KEY, MANIFEST_KEY } from '../results/layout.js';
+import { trialRow } from '../results/tables.js';
 
-/** The records of the folder's sweep: the manifest's trials (as finalize reads them), else every record there. */
+/** Trial ids of the folder's plan: the pack files, or an older manifest's inline trials. */
+function plannedIds(dir: string): string[] {
+  const packs = path.join(dir, 'plan', 'packs');
+  if (existsSync(packs)) {
+    return readdirSync(packs).flatMap((f) => (JSON.parse(readFileSync(path.join(packs, f), 'utf8')) as PackPlan).trials.map((t) => t.id));
+  }
+  return (JSON.parse(readFileSync(path.join(dir, MANIFEST_KEY), 'utf8')) as { trials: { id: string }[] }).trials.map((t) => t.id);
+}
+
+/** The records of the folder's sweep: the planned trials (as finalize reads them), else every record there. */
 function readRecords(dir: string): TrialRecord[] {
-  const manifestFile = path.join(dir, MANIFEST_KEY);
-  const ids = existsSync(manifestFile)
-    ? (JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest).trials.map((t) => `${t.id}.json`)
+  const ids = existsSync(path.join(dir, MANIFEST_KEY))
+    ? plannedIds(dir).map((id) => `${id}.json`)
     : readdirSync(path.join(dir, 'trials')).filter((f) => f.endsWith('.json'));
   return ids.flatMap((f) => {
     const file = path.join(dir, 'trials', f);
@@ -194,13 +204,13 @@ async function main(): Promise<void> {
     const records = readRecords(dir);
     const { report, name } = thresholdsOf(dir, records);
     for (const metric of ['trainAcc', 'valAcc'] as const) {
-      await png(out, `${name}-accuracy-${metric === 'trainAcc' ? 'train' : 'val'}.png`, await accuracyChart(records, report, { metric }));
+      await png(out, `${name}-accuracy-${metric === 'trainAcc' ? 'train' : 'val'}.png`, await accuracyChart(records.map(trialRow), report, { metric }));
     }
     for (const loss of ['dce', 'dmse1', 'dmse2'] as LossName[]) {
       for (const lr of uniq(records.filter((r) => r.config.loss === loss).map((r) => r.config.lr))) {
         const periods = uniq(records.filter((r) => r.config.loss === loss).map((r) => r.config.period ?? 0));
         const amplitudes = uniq(records.filter((r) => r.config.loss === loss).map((r) => r.config.amplitude ?? 0));
-        if (periods.length * amplitudes.length > 1) await png(out, `${name}-heatmap-val-${loss}-lr${lr}.png`, await heatmapChart(records, { loss, lr, columns: 7 }));
+        if (periods.length * amplitudes.length > 1) await png(out, `${name}-heatmap-val-${loss}-lr${lr}.png`, await heatmapChart(records.map(trialRow), { loss, lr, columns: 7 }));
       }
     }
     const wall = new Map<string, number>();

@@ -30,7 +30,22 @@ export interface WorkerConfig {
   trainQueue?: string;
   /** Packs trained at once (one worker thread each). Default: the number of CPU cores. */
   concurrency?: number;
+  /**
+   * How long a store call is retried through an outage before it fails (seconds). Default 600: a storage outage of
+   * minutes costs time, not training (storage/retry.ts).
+   */
+  storeRetryS?: number;
+  /** Where trained outcomes wait on this machine's disk until they are in the store (storage/spool.ts). Default ~/.cache/dynsweep/spool. */
+  spoolDir?: string;
+  /**
+   * On shutdown (SIGTERM, SIGINT), how long running packs may take to finish before they are cancelled and handed
+   * back to Temporal, which retries them on another worker (seconds). Default 25 (inside Kubernetes' 30 s).
+   */
+  shutdownGraceS?: number;
 }
+
+/** Defaults of WorkerConfig, where a value is computed. */
+export const defaultSpoolDir = () => path.join(os.homedir(), '.cache', 'dynsweep', 'spool');
 
 const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
@@ -41,7 +56,14 @@ const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta
 export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onReady?: () => void): Promise<void> {
   const metrics = setUpMetrics(config.metrics);
   // Only under the configured roots: a workflow's input names its results location, and a refusal is final.
-  const allowed = allowListed((uri) => meteredStore(openStore(uri), metrics.storeErrors), { allowFile: config.allowStoresFile });
+  const budgetMs = (config.storeRetryS ?? 600) * 1000;
+  const retried = (uri: string) =>
+    withRetries(meteredStore(openStore(uri), metrics.storeErrors), {
+      budgetMs,
+      onRetry: (err, op, attempt, waitMs) =>
+        console.warn(`store ${uri}: ${op} failed (attempt ${attempt}, retrying in ${waitMs / 1000} s): ${(err as Error).message}`),
+    });
+  const allowed = allowListed(retried, { allowFile: config.allowStoresFile });
   const open = (uri: string) => {
     try {
       return allowed(uri);
@@ -80,6 +102,7 @@ export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onR
           taskQueue: config.trainQueue ?? TRAIN_QUEUE,
           activities: { trainPack: activities.trainPack },
           maxConcurrentActivityTaskExecutions: config.concurrency ?? os.availableParallelism(),
+          shutdownGraceTime: (config.shutdownGraceS ?? 25) * 1000,
         }),
       );
     }

@@ -11,9 +11,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JudgeActivities, JudgeOutput, PackRef, SweepActivities, ThresholdBrief } from '../activities/contracts.js';
+import { MAX_CARRIED_FAILURES, type JudgeActivities, type JudgeOutput, type SweepActivities, type ThresholdBrief } from '../activities/contracts.js';
 import {
   CONTROL_QUEUE,
+  monitorSignal,
   progressQuery,
   SWEEP_STATUS_KEY,
   SWEEP_VERDICT_KEY,
@@ -24,6 +25,7 @@ import {
   type SweepStatus,
 } from './definitions.js';
 import { detailsMarkdown } from './details.js';
+import { monitorEveryS, SweepMonitor } from './monitor.js';
 
 /** Continue-as-new well before Temporal's 51,200-event history limit. */
 const DEFAULT_HISTORY_BUDGET = 10_000;
@@ -73,30 +75,37 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     completed: 0,
     diverged: 0,
     donePacks: 0,
+    failedPacks: 0,
     failures: [],
     startedAt: Date.now(),
     best: null,
   };
 
+  // Live instability counts: running packs signal them, finished packs' totals ride in the carry.
+  const monitor = new SweepMonitor(state);
   const progress = (): SweepProgress => ({
     sweepId: input.sweepId,
     name: state.plan?.name ?? '',
     status,
     totalTrials: state.plan?.totalTrials ?? 0,
     completedTrials: state.completed,
-    failedTrials: state.failures.reduce((n, f) => n + f.trials, 0),
+    failedPacks: state.failedPacks,
     divergedTrials: state.diverged,
-    totalPacks: state.plan?.packs.length ?? 0,
+    totalPacks: state.plan?.packCount ?? 0,
     donePacks: state.donePacks,
     runningPacks: running,
     startedAt: state.startedAt,
     resultsUri: input.resultsUri,
     bestValAcc: state.best ?? null,
     regression,
+    monitor: monitor.view(),
   });
   setHandler(progressQuery, progress);
   // The web UI's live view: markdown details (not in history), and SweepStatus as it moves.
   const show = () => setCurrentDetails(detailsMarkdown(progress(), thresholds, input.schedule?.name ?? null));
+  setHandler(monitorSignal, (u) => {
+    if (monitor.update(u)) show();
+  });
   const setStatus = (s: SweepStatus) => {
     status = s;
     upsertIfCarried(SWEEP_STATUS_KEY, s);
@@ -132,23 +141,28 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     },
   });
 
-  async function runPack(ref: PackRef): Promise<void> {
+  async function runPack(index: number): Promise<void> {
     running++;
+    monitor.started(index);
     try {
-      const summary = `pack ${ref.index + 1}/${plan.packs.length}: ${ref.label ?? `${ref.size} trials, width ${ref.width}`}`;
+      // What the pack trains is in its heartbeat details (the activity reads it from the store).
+      const summary = `pack ${index + 1}/${plan.packCount}`;
       const r = await train.trainPack.executeWithOptions({ summary }, [
-        { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: ref.index, gridHash: plan.gridHash },
+        { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: index, gridHash: plan.gridHash, monitorEveryS: monitorEveryS(plan.maxConcurrentPacks) },
       ]);
+      monitor.finished(index, r.monitor);
       state.completed += r.completed;
       state.diverged += r.diverged;
       if (r.bestValAcc && (!state.best || r.bestValAcc.value > state.best.value)) state.best = r.bestValAcc;
     } catch (err) {
       if (isCancellation(err)) throw err;
-      // Retries are exhausted: the pack's trials are recorded as failed in summary.json.
+      // Retries are exhausted: the pack's trials are recorded as failed in summary.json (the first few with why).
       const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-      state.failures.push({ packIndex: ref.index, trials: ref.size, message: cause });
+      state.failedPacks++;
+      if (state.failures.length < MAX_CARRIED_FAILURES) state.failures.push({ packIndex: index, message: cause });
     } finally {
       running--;
+      monitor.finished(index);
       state.donePacks++;
       show();
     }
@@ -160,8 +174,8 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
   let cancelled: unknown = undefined;
   try {
     for (;;) {
-      while (inFlight.size < plan.maxConcurrentPacks && state.nextPack < plan.packs.length && !mustRoll()) {
-        const p: Promise<void> = runPack(plan.packs[state.nextPack++]).finally(() => inFlight.delete(p));
+      while (inFlight.size < plan.maxConcurrentPacks && state.nextPack < plan.packCount && !mustRoll()) {
+        const p: Promise<void> = runPack(state.nextPack++).finally(() => inFlight.delete(p));
         inFlight.add(p);
       }
       if (inFlight.size === 0) break;
@@ -175,7 +189,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     await CancellationScope.nonCancellable(() => Promise.allSettled([...inFlight]));
   }
 
-  if (!cancelled && state.nextPack < plan.packs.length) {
+  if (!cancelled && state.nextPack < plan.packCount) {
     await continueAsNew<typeof sweepWorkflow>({ ...input, carry: state });
   }
 

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { SUMMARY_KEY, type SweepSummary } from '../../activities/summary.js';
+import { SUMMARY_KEY, type SweepSummary } from '../../results/summary.js';
 import { baselineKey, readJson, readPinned, REGRESSION_KEY, SCHEDULE_NAME, writePinned } from '../../activities/schedule-store.js';
 import type { RegressionReport } from '../../core/regression.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';

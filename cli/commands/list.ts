@@ -40,7 +40,7 @@ async function countsOf(info: WorkflowExecutionInfo, resultsUri: string | null, 
   try {
     if (info.status.name === 'RUNNING') {
       const p: SweepProgress = await withTimeout(client.workflow.getHandle(info.workflowId).query(progressQuery), 2000);
-      return { done: p.completedTrials + p.failedTrials, total: p.totalTrials || null };
+      return { done: p.completedTrials, total: p.totalTrials || null };
     }
     const s = resultsUri ? await withTimeout(readSummary(resultsUri), 3000) : null;
     return s ? { done: s.completed, total: s.trials } : { done: null, total: null };

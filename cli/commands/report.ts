@@ -30,7 +30,7 @@ export const handle = handler(async (args: Args) => {
   if (args.save) await loc.store.put(REPORT_KEY, html, 'text/html; charset=utf-8');
   const stored = args.save ? `${loc.store.uri.replace(/\/$/, '')}/${REPORT_KEY}` : null;
   if (args.json) {
-    process.stdout.write(`${JSON.stringify({ sweepId: results.sweepId, out, stored, trials: results.records.length, uiUrl: loc.uiUrl })}\n`);
+    process.stdout.write(`${JSON.stringify({ sweepId: results.sweepId, out, stored, trials: results.rows.length, uiUrl: loc.uiUrl })}\n`);
   } else {
     process.stdout.write(`${out}\n`);
     if (stored) process.stderr.write(`also stored as ${stored}\n`);

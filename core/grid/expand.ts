@@ -2,14 +2,16 @@ import { canonicalJson, contentHash } from '../hash.js';
 import { DATA_GENERATOR_VERSION } from '../data.js';
 import { engineVersions } from '../engines/versions.js';
 import { INIT_VERSIONS } from '../model.js';
-import { isDynamical, lossFamily, type DatasetSpec, type Pack, type Trial, type TrialConfig } from '../types.js';
-import { trialsPerWidth, type GridSpec } from './schema.js';
+import { isDynamical, lossFamily, type DatasetSpec, type Pack, type TabularDatasetSpec, type Trial, type TrialConfig } from '../types.js';
+import { DIGITS } from '../datasets/load.js';
+import { trialsPerWidth, type DigitsDatasetInput, type FileDatasetInput, type GridSpec } from './schema.js';
 
 /** Default offset between the training and validation noise seeds: an independent stream. */
 const VALIDATION_SEED_OFFSET = 1_000_003;
 
 export function datasetOf(spec: GridSpec): DatasetSpec {
   const d = spec.dataset;
+  if (d.kind !== 'spirals') return tabularDatasetOf(d);
   return {
     kind: 'spirals',
     classes: d.classes,
@@ -21,6 +23,39 @@ export function datasetOf(spec: GridSpec): DatasetSpec {
     validationSeed: d.validationSeed ?? d.seed + VALIDATION_SEED_OFFSET,
     // Only when it changes the data: the default ('keep', or absent) keeps the trial ids it always had.
     ...(d.coincident === 'drop' ? { coincident: 'drop' as const } : {}),
+  };
+}
+
+/** A resolved file or digits dataset (core/grid/resolve.ts fills in classes, format, label and hashes) as trials carry it. */
+function tabularDatasetOf(d: FileDatasetInput | DigitsDatasetInput): TabularDatasetSpec {
+  const classes = d.classes;
+  const hash = d.kind === 'file' ? d.sha256 : DIGITS.sha256;
+  if (!classes || hash === undefined || (d.kind === 'file' && (!d.format || !d.label || (d.validation.path !== undefined && !d.validation.sha256)))) {
+    throw new Error(`a ${d.kind} dataset must be resolved (its files read) before trials are made of it: core/grid/resolve.ts resolveGrid`);
+  }
+  const split = d.validation.fraction !== undefined ? { fraction: d.validation.fraction, seed: d.validation.seed ?? 0 } : null;
+  const common = {
+    classNames: classes.map(String),
+    classes: classes.length,
+    split,
+    pointsPerClass: d.pointsPerClass ?? null,
+    validationPointsPerClass: d.validationPointsPerClass ?? null,
+    standardize: d.standardize,
+    ...(d.coincident === 'drop' ? { coincident: 'drop' as const } : {}),
+  };
+  if (d.kind === 'digits') {
+    return { kind: 'digits', format: 'csv', header: false, label: DIGITS.label, features: null, ...common, contentHash: { train: hash } };
+  }
+  const validationPath = 'path' in d.validation ? d.validation.path : undefined;
+  return {
+    kind: 'file',
+    source: { train: d.path, ...(validationPath !== undefined ? { validation: validationPath } : {}) },
+    format: d.format!,
+    header: d.header,
+    label: d.label!,
+    features: d.features ?? null,
+    ...common,
+    contentHash: { train: hash, ...(d.validation.sha256 ? { validation: d.validation.sha256 } : {}) },
   };
 }
 
@@ -40,7 +75,14 @@ export type CodeVersions = ReturnType<typeof codeVersions>;
 
 /** The trial id: a hash of the full configuration and the code versions. */
 export function trialId(config: TrialConfig): string {
-  return contentHash({ config, ...codeVersions(config) });
+  return contentHash({ config: withoutLocation(config), ...codeVersions(config) });
+}
+
+/** The configuration without where a file dataset lies: the same bytes read from elsewhere are the same trial. */
+function withoutLocation(config: TrialConfig): TrialConfig {
+  if (config.dataset.kind !== 'file') return config;
+  const { source: _where, ...dataset } = config.dataset;
+  return { ...config, dataset };
 }
 
 /** The grid's trials, in trialsOf's order. */
@@ -121,6 +163,30 @@ export function planPacks(trials: Trial[], packSize: number): Pack[] {
     }
   }
   return packs;
+}
+
+/**
+ * The packs planPacks makes of trialsOf(spec), the same packs in the same order, one at a time: planning a sweep
+ * holds one pack in memory, not the grid. planPacks' groups are (width, loss family) within one grid (dataset,
+ * steps, init and engine are the grid's), met in order of each family's first loss, then width.
+ */
+export function* packsOf(spec: GridSpec): Generator<Pack> {
+  const size = spec.execution.packSize;
+  const families = [...new Set(spec.grid.loss.map(lossFamily))];
+  let index = 0;
+  for (const family of families) {
+    const loss = spec.grid.loss.filter((l) => lossFamily(l) === family);
+    for (const width of spec.grid.width) {
+      let trials: Trial[] = [];
+      for (const trial of trialsOf({ ...spec, grid: { ...spec.grid, loss, width: [width] } })) {
+        if (trials.push(trial) === size) {
+          yield { index: index++, width, trials };
+          trials = [];
+        }
+      }
+      if (trials.length > 0) yield { index: index++, width, trials };
+    }
+  }
 }
 
 /** How many packs planPacks makes of the grid's trials, counted from the axes (nothing is expanded). */

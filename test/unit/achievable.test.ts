@@ -6,10 +6,12 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { achievableOf, buildManifest, GRID_KEY, MANIFEST_KEY, recordKey } from '../../activities/manifest.js';
+import { achievableOf, writePlan } from '../../results/manifest.js';
+import { GRID_KEY, MANIFEST_KEY, recordKey } from '../../results/layout.js';
 import { loadResults } from '../../report/load.js';
 import { LocalStore } from '../../storage/local.js';
 import { syntheticRecords } from './report-fixtures.js';
+import { trialConfig } from './science-helpers.js';
 import { accuracyCeiling, datasetCeilings, defaultDatasetSpec, dropConflicting, makeSpirals } from '../../core/data.js';
 import { createRng } from '../../core/prng.js';
 import { checkLevelAgainstData, datasetOf, expandGrid, levelAboveCeiling, parseGrid } from '../../core/grid/index.js';
@@ -165,17 +167,19 @@ describe('threshold.level against the data', () => {
 describe('the ceilings travel with the dataset to the thresholds', () => {
   const gridYaml = 'training:\n  steps: 10\ngrid:\n  width: [2, 4]\n  lr: [0.5]\n  loss: [ce]\n  seed: [0, 1]\n';
 
-  it('manifest.json records both ceilings; achievableOf reads them, or recomputes them for older manifests', async () => {
-    const { manifest } = await buildManifest('s', gridYaml, 'grid.yaml');
+  const plan = async (text: string) =>
+    (await writePlan(new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'dynsweep-achievable-')), { fsync: false }), { sweepId: 's', gridYaml: text, gridFile: 'grid.yaml' })).manifest;
+
+  it('manifest.json records both ceilings; achievableOf reads them, or recomputes them from records', async () => {
+    const manifest = await plan(gridYaml);
     expect(manifest.achievable).toEqual(datasetCeilings(defaultDatasetSpec()));
     expect(manifest.achievable).toMatchObject({ trainAcc: 298 / 300, train: { correct: 298, points: 300, conflictingGroups: 1, conflictingPoints: 3 } });
     const option = { trainAcc: 298 / 300, valAcc: 298 / 300 };
     expect(achievableOf(manifest)).toEqual(option);
-    expect(achievableOf({ ...manifest, achievable: { ...manifest.achievable!, valAcc: 0.5 } })).toEqual({ ...option, valAcc: 0.5 }); // recorded: used as is
-    expect(achievableOf({ ...manifest, achievable: undefined })).toEqual(option);
-    expect(achievableOf(null, [{ config: manifest.trials[0].config }])).toEqual(option);
+    expect(achievableOf({ ...manifest, achievable: { ...manifest.achievable, valAcc: 0.5 } })).toEqual({ ...option, valAcc: 0.5 }); // recorded: used as is
+    expect(achievableOf(null, [{ config: { ...trialConfig(), dataset: manifest.dataset } }])).toEqual(option);
     expect(achievableOf(null, [])).toBeUndefined();
-    const dropped = (await buildManifest('s', gridYaml.replace('grid:', 'dataset:\n  coincident: drop\ngrid:'), 'grid.yaml')).manifest;
+    const dropped = await plan(gridYaml.replace('grid:', 'dataset:\n  coincident: drop\ngrid:'));
     expect(achievableOf(dropped)).toEqual({ trainAcc: 1, valAcc: 1 });
   });
 
@@ -184,8 +188,10 @@ describe('the ceilings travel with the dataset to the thresholds', () => {
     // syntheticRecords train on 20 points per arm: ceiling 58/60; the widest network reaches it, no width reaches 1.
     const records = syntheticRecords({ losses: ['ce'], lrs: [0.5], widths: [2, 4, 8], seeds: [0, 1, 2] });
     for (const r of records) r.final.trainAcc = r.config.width === 8 ? 58 / 60 : 0.5;
-    // A manifest from before the ceilings were recorded: achievableOf recomputes them from the trials' dataset.
-    const manifest = { schema: 'dynsweep.manifest/1', sweepId: 's', name: 's', gridHash: 'h', trials: records.map((r) => ({ id: r.trialId, config: r.config })), packs: [] };
+    // A manifest of the first layout (every trial inline) from before the ceilings were recorded: they are
+    // recomputed from the trials' dataset, and the trials are read from the inline packs.
+    const trials = records.map((r) => ({ id: r.trialId, config: r.config }));
+    const manifest = { schema: 'dynsweep.manifest/1', sweepId: 's', name: 's', gridHash: 'h', trials, packs: [{ index: 0, width: 2, trialIds: trials.map((t) => t.id) }] };
     await store.put(GRID_KEY, gridYaml, 'application/yaml');
     await store.put(MANIFEST_KEY, JSON.stringify(manifest), 'application/json');
     for (const r of records) await store.put(recordKey(r.trialId), JSON.stringify(r), 'application/json');

@@ -5,11 +5,12 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index.js';
 import { packLabel } from '../../activities/labels.js';
-import { buildManifest, MANIFEST_KEY, type Manifest } from '../../activities/manifest.js';
-import { expandGrid, parseGrid, planPacks } from '../../core/grid/index.js';
+import { readPackPlan, writePlan, type Manifest } from '../../results/manifest.js';
+import { MANIFEST_KEY } from '../../results/layout.js';
+import { expandGrid, packsOf, parseGrid, planPacks } from '../../core/grid/index.js';
 import { LocalStore } from '../../storage/local.js';
 
-/** Planning (planSweep): the manifest, the packs and their labels, linear in the trials, with heartbeats. */
+/** Planning (planSweep): pack files and a constant-size manifest, linear in the trials, with heartbeats. */
 
 const gridYaml = (seeds: number) => `name: plan
 training:
@@ -26,20 +27,32 @@ execution:
 `;
 
 describe('planning', () => {
-  it('buildManifest: the packs planPacks makes of expandGrid, in the manifest by trial id, with progress along the way', async () => {
-    const text = gridYaml(700); // 2 widths x 2 lr x 700 seeds x (1 + 4) = 14,000 trials: progress every 5,000
-    const progress: number[] = [];
-    const { manifest, packs } = await buildManifest('s', text, 'g.yaml', (n) => progress.push(n));
-    const spec = parseGrid(text, 'g.yaml');
-    const trials = expandGrid(spec);
-    expect(manifest.trials).toEqual(trials);
-    expect(packs).toEqual(planPacks(trials, 4));
-    expect(manifest.packs).toEqual(packs.map((p) => ({ index: p.index, width: p.width, trialIds: p.trials.map((t) => t.id) })));
-    expect(progress).toEqual([5_000, 10_000, 14_000]);
+  it('packsOf streams the packs planPacks makes of expandGrid, in the same order', () => {
+    const spec = parseGrid(gridYaml(3), 'g.yaml');
+    expect([...packsOf(spec)]).toEqual(planPacks(expandGrid(spec), 4));
+    const mixed = parseGrid(gridYaml(3).replace('loss: [ce, dce]', 'loss: [dce, mse, ce, dmse1]'), 'g.yaml');
+    expect([...packsOf(mixed)]).toEqual(planPacks(expandGrid(mixed), 4));
   });
 
-  it('packLabel names what a pack trains', async () => {
-    const { packs } = await buildManifest('s', gridYaml(2), 'g.yaml');
+  it('writePlan writes one file per pack and a constant-size manifest last, with progress along the way', async () => {
+    const text = gridYaml(700); // 2 widths x 2 lr x 700 seeds x (1 + 4) = 14,000 trials
+    const store = new LocalStore(mkdtempSync(path.join(os.tmpdir(), 'dynsweep-plan-')), { fsync: false });
+    const progress: number[] = [];
+    const { manifest } = await writePlan(store, { sweepId: 's', gridYaml: text, gridFile: 'g.yaml' }, (n) => progress.push(n));
+    const packs = planPacks(expandGrid(parseGrid(text, 'g.yaml')), 4);
+    expect(manifest).toMatchObject({ schema: 'dynsweep.manifest/2', totalTrials: 14_000, packCount: packs.length });
+    expect(JSON.parse((await store.getText(MANIFEST_KEY))!)).toEqual(manifest);
+    expect((await store.getText(MANIFEST_KEY))!.length).toBeLessThan(4_000); // no trial lists
+    for (const i of [0, 1, packs.length - 1]) {
+      expect(await readPackPlan(store, manifest, i)).toEqual({ schema: 'dynsweep.pack/1', gridHash: manifest.gridHash, versions: manifest.versions, ...packs[i] });
+    }
+    expect(await readPackPlan(store, manifest, packs.length)).toBeNull();
+    expect(progress).toHaveLength(packs.length);
+    expect(progress.at(-1)).toBe(14_000);
+  });
+
+  it('packLabel names what a pack trains', () => {
+    const packs = [...packsOf(parseGrid(gridYaml(2), 'g.yaml'))];
     expect(packs.map(packLabel).slice(0, 3)).toEqual([
       '4 trials · w=2 · ce · lr 0.5,1 · seeds 0,1 · 10 steps',
       '4 trials · w=2 · dce · lr 0.5 · T 10 · A 1,5 · seeds 0,1 · 10 steps',
@@ -47,7 +60,7 @@ describe('planning', () => {
     ]);
   });
 
-  it('planSweep writes the manifest and returns every pack with its label, heartbeating', async () => {
+  it('planSweep returns the plan in brief (constant size), heartbeating', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-plan-'));
     const store = new LocalStore(dir, { fsync: false });
     const activities = createActivities({ openStore: () => store, runner: { run: () => Promise.reject(new Error('not in planning')) } });
@@ -57,10 +70,9 @@ describe('planning', () => {
     const text = gridYaml(700);
     const out = await env.run(activities.planSweep, { resultsUri: dir, sweepId: 's', gridYaml: text, gridFile: 'g.yaml' });
     const manifest = JSON.parse((await store.getText(MANIFEST_KEY))!) as Manifest;
-    expect(out.totalTrials).toBe(14_000);
-    expect(out.packs).toHaveLength(manifest.packs.length);
-    const { packs } = await buildManifest('s', text, 'g.yaml');
-    expect(out.packs).toEqual(packs.map((p) => ({ index: p.index, width: p.width, size: p.trials.length, label: packLabel(p) })));
-    expect(beats.slice(0, 3)).toEqual([{ trials: 5_000 }, { trials: 10_000 }, { trials: 14_000 }]); // then every 5 s while it writes
+    expect(out).toMatchObject({ totalTrials: 14_000, packCount: manifest.packCount, gridHash: manifest.gridHash });
+    expect(JSON.stringify(out).length).toBeLessThan(1_000);
+    expect(beats.length).toBe(manifest.packCount);
+    expect(beats.at(-1)).toEqual({ trials: 14_000 });
   });
 });

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { accuracyChart, heatmapChart, sharpnessChart, svgToPng } from '../../report/charts.js';
 import { downsampleIndices, representativeWidths } from '../../report/data.js';
 import { reportHtml } from '../../report/html.js';
-import { REGRESSION_SCHEMA, cellRowFromRecord, cellStats, compareRuns, thresholdPointsOf, type RegressionReport, type RunStats } from '../../core/regression.js';
+import { REGRESSION_SCHEMA, cellStats, compareRuns, thresholdPointsOf, type RegressionReport, type RunStats } from '../../core/regression.js';
 import { uniqueIds } from '../../report/render.js';
 import { syntheticRecords, syntheticThresholds } from './report-fixtures.js';
+import { trialRow } from '../../results/tables.js';
 
 /** Well-formed enough: every element closed in order, one root <svg>, no stray '<'. */
 function balanced(xml: string): boolean {
@@ -35,11 +36,12 @@ function checkSvg(svg: string): void {
 }
 
 const records = syntheticRecords();
+const rows = records.map(trialRow);
 const thresholds = syntheticThresholds(records);
 
 describe('chart functions', () => {
   it('accuracy vs P: one series per loss, threshold markers on the criterion metric only', async () => {
-    const svg = await accuracyChart(records, thresholds);
+    const svg = await accuracyChart(rows, thresholds);
     checkSvg(svg);
     for (const loss of ['ce', 'dce', 'mse', 'dmse1']) expect(svg).toContain(`>${loss} (lr=`);
     expect(svg).toContain('training accuracy');
@@ -51,7 +53,7 @@ describe('chart functions', () => {
     expect(reached).toBeGreaterThan(0);
     const bars = /class="mark-rule role-mark layer_3_marks"[^>]*>(.*?)<\/g>/.exec(svg)![1].match(/<line /g) ?? [];
     expect(bars).toHaveLength(reached);
-    const val = await accuracyChart(records, thresholds, { metric: 'valAcc' });
+    const val = await accuracyChart(rows, thresholds, { metric: 'valAcc' });
     checkSvg(val);
     expect(val).toContain('validation accuracy');
     expect(val).toMatch(/class="mark-rule role-mark layer_3_marks"[^>]*\/>/); // the marker layer is empty
@@ -69,7 +71,7 @@ describe('chart functions', () => {
   });
 
   it('heatmap: a panel per width over amplitude x period', async () => {
-    const svg = await heatmapChart(records, { loss: 'dce', lr: 1 });
+    const svg = await heatmapChart(rows, { loss: 'dce', lr: 1 });
     checkSvg(svg);
     for (const w of [2, 4, 8, 16, 32]) expect(svg).toContain(`>width ${w}<`);
     expect(svg).toContain('amplitude A');
@@ -78,14 +80,14 @@ describe('chart functions', () => {
   });
 
   it('returns a small "no data" SVG rather than throwing', async () => {
-    for (const svg of [await accuracyChart([], null), await sharpnessChart([]), await heatmapChart(records, { loss: 'ce' })]) {
+    for (const svg of [await accuracyChart([], null), await sharpnessChart([]), await heatmapChart(rows, { loss: 'ce' })]) {
       checkSvg(svg);
       expect(svg).toContain('no ');
     }
   });
 
   it('svgToPng renders a PNG', async () => {
-    const png = svgToPng(await accuracyChart(records, thresholds), { width: 600 });
+    const png = svgToPng(await accuracyChart(rows, thresholds), { width: 600 });
     expect(Buffer.from(png.subarray(1, 4)).toString()).toBe('PNG');
     expect(new DataView(png.buffer, png.byteOffset).getUint32(16)).toBe(600);
   });
@@ -105,7 +107,7 @@ describe('chart functions', () => {
 
 describe('report.html', () => {
   it('is one self-contained page with every section and a thresholds row per loss', async () => {
-    const html = await reportHtml({ records, thresholds, sweepId: 'syn-1', name: 'synthetic', gridHash: 'abc123', uiUrl: 'http://localhost:8233/x' });
+    const html = await reportHtml({ rows, traces: records, thresholds, sweepId: 'syn-1', name: 'synthetic', gridHash: 'abc123', uiUrl: 'http://localhost:8233/x' });
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).not.toMatch(/<script|<link|src=|@import/);
     const urls = html.replace(/xmlns(:\w+)?="[^"]*"/g, '').match(/https?:\/\/[^"'<\s]+/g) ?? [];
@@ -125,7 +127,7 @@ describe('report.html', () => {
     const stats = (recs: typeof records, sweepId: string): RunStats => ({
       sweepId,
       gridHash: 'abc123',
-      cells: cellStats(recs.map(cellRowFromRecord)),
+      cells: cellStats(recs.map(trialRow)),
       thresholds: thresholdPointsOf(thresholds),
       failedTrials: 0,
     });
@@ -144,7 +146,7 @@ describe('report.html', () => {
     });
     const regressed = judged(compareRuns(stats(records, 'nightly-1'), stats(worse, 'nightly-2')));
     expect(regressed.verdict).toBe('regressed');
-    const html = await reportHtml({ records: worse, thresholds, sweepId: 'nightly-2', regression: regressed });
+    const html = await reportHtml({ rows: worse.map(trialRow), traces: worse, thresholds, sweepId: 'nightly-2', regression: regressed });
     expect(html).toContain('<section id="regression" data-verdict="regressed">');
     expect(html).toMatch(/<p class="notice"><b>Regressed<\/b> against its baseline: REGRESSED vs nightly-1/);
     expect(html).toContain('nightly-1 (last good run)');
@@ -153,11 +155,11 @@ describe('report.html', () => {
 
     const passed = judged(compareRuns(stats(records, 'nightly-1'), stats(records, 'nightly-2')));
     expect(passed.verdict).toBe('pass');
-    const ok = await reportHtml({ records, thresholds, sweepId: 'nightly-2', regression: passed });
+    const ok = await reportHtml({ rows, traces: records, thresholds, sweepId: 'nightly-2', regression: passed });
     expect(ok).toContain('<section id="regression" data-verdict="pass">');
     expect(ok).not.toContain('Regressed</b>');
     // A plain sweep has no verdict section.
-    expect(await reportHtml({ records, thresholds, sweepId: 'plain' })).not.toContain('id="regression"');
+    expect(await reportHtml({ rows, traces: records, thresholds, sweepId: 'plain' })).not.toContain('id="regression"');
   });
 
   it('stays fast and small for thousands of trials', { timeout: 60_000 }, async () => {
@@ -174,7 +176,7 @@ describe('report.html', () => {
     expect(big.length).toBeGreaterThan(5000);
     const th = syntheticThresholds(big);
     const t0 = Date.now();
-    const html = await reportHtml({ records: big, thresholds: th, sweepId: 'big' });
+    const html = await reportHtml({ rows: big.map(trialRow), traces: big, thresholds: th, sweepId: 'big' });
     const ms = Date.now() - t0;
     expect(ms).toBeLessThan(30_000);
     expect(html.length).toBeLessThan(3_000_000);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { TRIAL_COLUMNS, TRIALS_CSV_KEY, TRIALS_PARQUET_KEY, rowsToCsv, rowsToParquet, trialRows, writeTables } from '../../activities/tables.js';
+import { TRIAL_COLUMNS, TRIALS_CSV_KEY, TRIALS_PARQUET_KEY, rowsToCsv, rowsToParquet, trialRows, writeTables } from '../../results/tables.js';
 import { LocalStore } from '../../storage/local.js';
 import { syntheticRecords } from './report-fixtures.js';
 

@@ -1,9 +1,16 @@
 /** The keys and shape of a sweep's summary files: light, so the CLI reads them without loading finalize's renderers. */
 import type { ThresholdReport } from '../core/thresholds.js';
-import type { ThresholdBrief } from './contracts.js';
+export { SUMMARY_KEY, THRESHOLDS_KEY } from './layout.js';
 
-export const SUMMARY_KEY = 'summary.json';
-export const THRESHOLDS_KEY = 'thresholds.json';
+/** A loss's threshold in brief (summary.json, the workflow's result and the web UI). */
+export interface ThresholdBrief {
+  params: number | null;
+  width: number | null;
+  reached: boolean;
+}
+
+/** Trials without a record listed by name in summary.json; beyond it only counted (a failed 1,000,000-trial sweep). */
+export const MAX_LISTED_FAILURES = 1_000;
 
 /** `summary.json`: the sweep at a glance; complete on its own, without Temporal. */
 export interface SweepSummary {
@@ -16,7 +23,10 @@ export interface SweepSummary {
   completed: number;
   failed: number;
   diverged: number;
-  /** Trials without a record, with the error that ended their pack. */
+  /**
+   * Trials without a record (or with a record that cannot be read), with the error that ended their pack: the
+   * first MAX_LISTED_FAILURES of them in plan order; `failed` counts them all.
+   */
   failures: { trialId: string; packIndex: number | null; message: string }[];
   thresholds: Record<string, ThresholdBrief>;
   /** One sentence per dynamical loss: what the sweep found (core/thresholds/findings.ts). */
