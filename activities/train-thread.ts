@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEngine } from '../core/engines/index.js';
 import type { Engine, EngineName, Pack } from '../core/types.js';
+import { packData } from './dataset-cache.js';
 
 /**
  * Worker-thread entry: trains packs and posts the outcomes back. The thread is long-lived (activities/runner.ts
@@ -23,7 +24,9 @@ function engineOf(name: EngineName): Promise<Engine> {
 async function train(pack: Pack): Promise<void> {
   try {
     const engine = await engineOf(pack.trials[0].config.engine);
+    const data = await packData(pack.trials[0].config.dataset);
     const outcomes = await engine.trainPack(pack, {
+      data,
       onProgress: (progress) => parentPort!.postMessage({ type: 'progress', progress }),
     });
     parentPort!.postMessage({ type: 'done', outcomes });

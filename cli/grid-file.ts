@@ -1,20 +1,28 @@
 import { readFileSync } from 'node:fs';
-import { checkLevelAgainstData, GridError, parseGrid, countTrials, type GridSpec } from '../core/grid/index.js';
+import * as path from 'node:path';
+import { GridError, parseGrid, countTrials, resolveGrid, type GridSpec, type ResolvedGrid } from '../core/grid/index.js';
+import { readLocation } from '../storage/read-location.js';
 import { CliError, EXIT_BAD_INPUT } from './errors.js';
 
 export interface LoadedGrid {
   file: string;
+  /** The grid file's absolute path: what a worker planning the sweep resolves relative dataset paths against. */
+  location: string;
   text: string;
+  /** The validated grid, with a file dataset's data-dependent defaults (classes, hashes, ...) written in. */
   spec: GridSpec;
   /** How many trials the grid makes, counted from its axes: the CLI never expands a grid (planSweep does). */
   trialCount: number;
+  /** The dataset as the trials will carry it, its ceilings, and (file and digits datasets) the data read; absent for a grid re-read from a schedule. */
+  resolved?: ResolvedGrid;
 }
 
 /**
  * Read and validate a grid file and count its trials; every problem becomes exit 2 with `file:line:col key: message`.
- * Also checks the threshold level against the data the grid generates (a level no classifier can reach).
+ * Also reads a file dataset (a missing file, ragged rows, a non-numeric feature, ... name the data file, row and
+ * column) and checks the threshold level against the data (a level no classifier can reach).
  */
-export function loadGrid(file: string): LoadedGrid {
+export async function loadGrid(file: string): Promise<LoadedGrid> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -24,9 +32,8 @@ export function loadGrid(file: string): LoadedGrid {
     throw new CliError(`${file}:1:1 (file): cannot read grid file: ${why}`, EXIT_BAD_INPUT);
   }
   try {
-    const spec = parseGrid(text, file);
-    checkLevelAgainstData(spec, text, file);
-    return { file, text, spec, trialCount: countTrials(spec.grid) };
+    const resolved = await resolveGrid(parseGrid(text, file), text, file, readLocation);
+    return { file, location: path.resolve(file), text, spec: resolved.spec, trialCount: countTrials(resolved.spec.grid), resolved };
   } catch (err) {
     if (err instanceof GridError) throw new CliError(err.message, EXIT_BAD_INPUT);
     throw err;

@@ -3,14 +3,14 @@
  * 2*pi*j/C + R*pi*i/(n-1) + s*g with g standard normal. Arm 0's points come first, then arm 1, ...
  */
 import type { KernelData } from './kernel.js';
-import type { DatasetSpec } from './types.js';
+import type { DatasetSpec, SpiralsSpec } from './types.js';
 import { createRng } from './prng.js';
 
 export interface Dataset extends KernelData {
   d: 2;
 }
 
-export function defaultDatasetSpec(overrides: Partial<DatasetSpec> = {}): DatasetSpec {
+export function defaultDatasetSpec(overrides: Partial<SpiralsSpec> = {}): SpiralsSpec {
   const seed = overrides.seed ?? 0;
   const pointsPerClass = overrides.pointsPerClass ?? 100;
   return {
@@ -33,7 +33,7 @@ export function defaultDatasetSpec(overrides: Partial<DatasetSpec> = {}): Datase
  */
 export const DATA_GENERATOR_VERSION = '1';
 
-export function makeSpirals(spec: DatasetSpec, split: 'train' | 'validation'): Dataset {
+export function makeSpirals(spec: SpiralsSpec, split: 'train' | 'validation'): Dataset {
   const C = spec.classes;
   const n = split === 'train' ? spec.pointsPerClass : spec.validationPointsPerClass;
   const seed = split === 'train' ? spec.seed : spec.validationSeed;
@@ -57,6 +57,12 @@ export function makeSpirals(spec: DatasetSpec, split: 'train' | 'validation'): D
   }
   const data: Dataset = { x, y, n: N, d: 2, classes: C };
   return spec.coincident === 'drop' ? dropConflicting(data) : data;
+}
+
+/** The training and validation sets of a generated dataset (spirals); a file dataset is read by the caller (EngineHooks.data). */
+export function generatedData(spec: DatasetSpec): { train: Dataset; validation: Dataset } {
+  if (spec.kind !== 'spirals') throw new Error(`a ${spec.kind} dataset is read from its files, not generated: pass it as EngineHooks.data`);
+  return { train: makeSpirals(spec, 'train'), validation: makeSpirals(spec, 'validation') };
 }
 
 /** Points grouped by identical input vector (exact equality of every coordinate; -0 equals 0): indices per group. */
@@ -152,12 +158,18 @@ export interface DatasetCeilings {
   validation: AccuracyCeiling;
 }
 
+/** The ceilings of a training and a validation set. */
+export function ceilingsOf(train: KernelData, validation: KernelData): DatasetCeilings {
+  const t = accuracyCeiling(train.x, train.y, train.d);
+  const v = accuracyCeiling(validation.x, validation.y, validation.d);
+  return { trainAcc: t.accuracy, valAcc: v.accuracy, train: t, validation: v };
+}
+
+/**
+ * The ceilings of a spirals spec (generated here: cheap). A file or digits dataset's come from its data once read
+ * (core/grid/resolve.ts), and are in every manifest.
+ */
 export function datasetCeilings(spec: DatasetSpec): DatasetCeilings {
-  const of = (split: 'train' | 'validation') => {
-    const data = makeSpirals(spec, split);
-    return accuracyCeiling(data.x, data.y, data.d);
-  };
-  const train = of('train');
-  const validation = of('validation');
-  return { trainAcc: train.accuracy, valAcc: validation.accuracy, train, validation };
+  if (spec.kind !== 'spirals') throw new Error(`datasetCeilings: a ${spec.kind} dataset's ceilings come from its data (the sweep's manifest.json)`);
+  return ceilingsOf(makeSpirals(spec, 'train'), makeSpirals(spec, 'validation'));
 }

@@ -29,7 +29,7 @@ import type {
   TrialRecord,
 } from './types.js';
 import { TRIAL_RECORD_SCHEMA, lossFamily } from './types.js';
-import { makeSpirals } from './data.js';
+import { generatedData } from './data.js';
 import { initParams, paramCount, unflattenParams } from './model.js';
 import { classWeights, isStaticAt, scheduleOf, type ScheduleConfig } from './schedule.js';
 import { DEFAULT_SHARPNESS_COLD_EVERY, packSharpness, type WarmStart } from './sharpness.js';
@@ -101,8 +101,7 @@ export async function trainPack(
   const c0 = trials[0].config;
   const { steps, evalEvery, sharpnessEvery, sharpness: spec } = c0;
   const width = pack.width;
-  const train = makeSpirals(c0.dataset, 'train');
-  const validation = makeSpirals(c0.dataset, 'validation');
+  const { train, validation } = hooks.data ?? generatedData(c0.dataset);
   const C = train.classes;
   const K = trials.length;
   const P = paramCount(width, C, train.d);
@@ -270,7 +269,7 @@ export async function trainPack(
     hooks.onProgress?.({ step: steps, totalSteps: steps });
 
     const wallTimeS = (performance.now() - t0) / 1000;
-    const trainRows = Array.from({ length: train.n }, (_, i) => [train.x[2 * i], train.x[2 * i + 1]]);
+    const trainRows = Array.from({ length: train.n }, (_, i) => Array.from(train.x.subarray(i * train.d, (i + 1) * train.d)));
     const trainLabels = Array.from(train.y);
     return trials.map((trial, k): TrialOutcome => {
       const dyn = finiteOrNull(m.dyn.lambda[k]);

@@ -34,8 +34,12 @@ export type ScheduleShape = 'triangle' | 'sine';
 export type InitScheme = 'glorot-normal' | 'standard';
 export type EngineName = 'reference' | 'tfjs' | 'fast';
 
+/** The data every trial of a sweep trains on: generated spirals, or a table read from files (docs/real-data.md). */
+export type DatasetSpec = SpiralsSpec | TabularDatasetSpec;
+
 /** Interleaved spirals (SCIENCE.md "Dataset"). The data seed is the dataset's own: every trial of a sweep sees the same data. */
-export interface DatasetSpec {
+/** Interleaved spirals (SCIENCE.md "Dataset"). The data seed is the dataset's own: every trial of a sweep sees the same data. */
+export interface SpiralsSpec {
   kind: 'spirals';
   /** Number of classes C (arms). Default 3. */
   classes: number;
@@ -59,6 +63,40 @@ export interface DatasetSpec {
    * default data stay as they were.
    */
   coincident?: 'keep' | 'drop';
+}
+
+/**
+ * A labelled table: `file` (CSV, Parquet, .npy or .npz at a path or s3:// URI) or `digits` (the 8x8 handwritten
+ * digits shipped in data/digits/). Resolved from the grid's `dataset` when a sweep is validated or planned
+ * (core/datasets/resolve.ts): every default that depends on the data is written out, so a trial's numbers
+ * follow from this spec and the bytes whose hashes it holds. Prepared by core/datasets/prepare.ts.
+ */
+export interface TabularDatasetSpec {
+  kind: 'file' | 'digits';
+  /** kind 'file': where the files are read (absolute path or s3:// URI). Not part of the trial id: the content is. */
+  source?: { train: string; validation?: string };
+  format: 'csv' | 'parquet' | 'npy' | 'npz';
+  /** CSV: the first row names the columns (else they are "0", "1", ... by position). */
+  header: boolean;
+  /** The label column. */
+  label: string;
+  /** Feature columns, in this order; null: every column but the label, in file order. */
+  features: string[] | null;
+  /** Class i is the label value classNames[i]; rows with other labels are left out (a class subset). */
+  classNames: string[];
+  /** Number of classes C = classNames.length. */
+  classes: number;
+  /** Validation rows drawn from the file, stratified per class (PRNG stream dataset/split); null: a validation file. */
+  split: { fraction: number; seed: number } | null;
+  /** At most this many training (validation) points per class, the first in file order; null: all. */
+  pointsPerClass: number | null;
+  validationPointsPerClass: number | null;
+  /** Features standardised with the training part's mean and standard deviation. */
+  standardize: boolean;
+  /** As SpiralsSpec.coincident; written only when 'drop'. */
+  coincident?: 'drop';
+  /** SHA-256 (hex) of the training file's bytes, and of the validation file's. */
+  contentHash: { train: string; validation?: string };
 }
 
 /** How the largest Hessian eigenvalue is estimated. */
@@ -278,6 +316,11 @@ export interface EngineHooks {
   onProgress?: (p: EngineProgress) => void;
   /** When aborted the engine stops at its next check and throws. */
   signal?: AbortSignal;
+  /**
+   * The pack's data, prepared by the caller (a file dataset is read at the edge: activities/train-thread.ts);
+   * absent: generated from the trials' dataset spec (spirals).
+   */
+  data?: { train: import('./kernel.js').KernelData; validation: import('./kernel.js').KernelData };
 }
 
 /** A training engine: trains a pack and returns one outcome per trial, in the pack's order. */

@@ -75,7 +75,7 @@ function inputOf(desc: ScheduleDescription): SweepInput {
 
 function actionOf(name: string, grid: LoadedGrid, storeUri: string, cron: string, typed: SearchAttributePair[] | undefined): ScheduleOptionsStartWorkflowAction<typeof sweepWorkflow> {
   const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec), gridFile: grid.file, spec: grid.spec, trials: grid.trialCount };
-  const input: SweepInput = { sweepId: name, resultsUri: storeUri, gridYaml: grid.text, gridFile: grid.file, schedule: { name, storeRoot: storeUri } };
+  const input: SweepInput = { sweepId: name, resultsUri: storeUri, gridYaml: grid.text, gridFile: grid.location, schedule: { name, storeRoot: storeUri } };
   return {
     type: 'startWorkflow',
     workflowType: 'sweepWorkflow',
@@ -176,7 +176,7 @@ interface CreateArgs extends NameArgs {
 
 const create = handler(async (args: CreateArgs) => {
   checkName(args.name);
-  const grid = loadGrid(args.grid);
+  const grid = await loadGrid(args.grid);
   const root = storeRoot(args.store);
   return withTarget(args, async (target) => {
     const meta = { name: nameOf(grid.spec, grid.file), gridHash: gridHash(grid.spec) };
@@ -225,7 +225,7 @@ interface UpdateArgs extends NameArgs {
 
 const update = handler(async (args: UpdateArgs) => {
   if (!args.grid && !args.cron) throw new CliError('nothing to update: give --grid and/or --cron', EXIT_BAD_INPUT);
-  const grid = args.grid ? loadGrid(args.grid) : null;
+  const grid = args.grid ? await loadGrid(args.grid) : null;
   return withTarget(args, async (target) => {
     const { handle, desc } = await describeOrFail(target, args.name);
     const input = inputOf(desc);
@@ -256,7 +256,7 @@ const update = handler(async (args: UpdateArgs) => {
 /** The grid a schedule runs (for an update that changes only the cron). */
 function loadGridText(input: SweepInput): LoadedGrid {
   const spec = parseGrid(input.gridYaml, input.gridFile);
-  return { file: input.gridFile, text: input.gridYaml, spec, trialCount: countTrials(spec.grid) };
+  return { file: input.gridFile, location: input.gridFile, text: input.gridYaml, spec, trialCount: countTrials(spec.grid) };
 }
 
 const list = handler(async (args: Common) =>

@@ -30,7 +30,7 @@ interface StartArgs extends ConnectionArgs {
 }
 
 export const handle = handler(async (args: StartArgs) => {
-  const grid = loadGrid(args.grid);
+  const grid = await loadGrid(args.grid);
   const sweepId = args.id ?? `${nameOf(grid.spec, grid.file)}-${gridHash(grid.spec).slice(0, 8)}`;
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(sweepId)) {
     throw new CliError(`--id ${sweepId}: use letters, digits, ".", "_" or "-"`, EXIT_BAD_INPUT);
@@ -50,7 +50,7 @@ export const handle = handler(async (args: StartArgs) => {
     const options = {
       taskQueue: CONTROL_QUEUE,
       workflowId,
-      args: [{ sweepId, resultsUri: results.uri, gridYaml: grid.text, gridFile: grid.file }] as [SweepInput],
+      args: [{ sweepId, resultsUri: results.uri, gridYaml: grid.text, gridFile: grid.location }] as [SweepInput],
       // Starting the same sweep while it runs attaches to it instead of failing.
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       // Readable without a worker (describe), so `sweep status` finds the results even when no worker runs.

@@ -54,9 +54,9 @@ function axis<T extends z.ZodType>(item: T) {
     .refine((xs) => new Set(xs.map((x) => JSON.stringify(x))).size === xs.length, 'values must be distinct');
 }
 
-export const datasetSchema = z
+const spiralsSchema = z
   .object({
-    kind: z.literal('spirals').default('spirals'),
+    kind: z.literal('spirals'),
     /** Classes C (spiral arms). */
     classes: z.number().int().min(2).max(64).default(3),
     /** Training points per arm (classes x pointsPerClass at most MAX_POINTS). */
@@ -93,6 +93,94 @@ export const datasetSchema = z
       });
     }
   });
+
+const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256: 64 lowercase hex digits');
+/** A file: a path (relative to the grid file's folder, or absolute, or ~/...) or an s3://bucket/key URI. */
+const locationSchema = z.string().min(1, 'give a path or an s3://bucket/key URI');
+
+/**
+ * Where validation points come from: `fraction` of the rows, drawn per class with `seed` (stream dataset/split),
+ * or a file `path` with the training file's columns (and its optional `sha256` pin). Default: fraction 0.2, seed 0.
+ */
+const validationSourceSchema = z
+  .object({
+    fraction: z.number().gt(0).lt(1).optional(),
+    seed: nonNegativeInt.optional(),
+    path: locationSchema.optional(),
+    sha256: sha256Schema.optional(),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if ((v.path === undefined) === (v.fraction === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'give either path (a validation file) or fraction (of the rows, with an optional seed)' });
+    } else if (v.path !== undefined && v.seed !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['seed'], message: 'seed belongs to a fraction split, not to a validation file' });
+    } else if (v.fraction !== undefined && v.sha256 !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'sha256 pins a validation file; a fraction split has none' });
+    }
+  });
+const DEFAULT_SPLIT = { fraction: 0.2, seed: 0 };
+
+/** Options every tabular dataset (file, digits) has. */
+const tabularOptions = {
+  /** At most this many training points per class, the first in file order (after the split); default: all. */
+  pointsPerClass: positiveInt.optional(),
+  /** At most this many validation points per class; default: all. */
+  validationPointsPerClass: positiveInt.optional(),
+  /** Standardise every feature with the training part's mean and standard deviation (never the validation's). Default false. */
+  standardize: z.boolean().default(false),
+  /** As for spirals: 'drop' removes every point whose input coincides with a point of another label. */
+  coincident: z.enum(['keep', 'drop']).optional(),
+};
+
+/** `kind: file`: a labelled table from CSV, Parquet, .npy or .npz (docs/real-data.md). */
+const fileSchema = z
+  .object({
+    kind: z.literal('file'),
+    /** The training file (with `validation.fraction`: the whole data). */
+    path: locationSchema,
+    /** Default: from the name (.csv / .csv.gz, .parquet / .pq, .npy, .npz). */
+    format: z.enum(['csv', 'parquet', 'npy', 'npz']).optional(),
+    /** CSV: the first row names the columns. Default true; false names them "0", "1", ... by position. */
+    header: z.boolean().default(true),
+    /** The label column. Default: "label" (CSV with a header, Parquet), "y" (.npz), the last column (.npy, CSV without a header). */
+    label: z.string().min(1).optional(),
+    /** Feature columns, in input order. Default: every column but the label, in file order. */
+    features: axis(z.string().min(1)).optional(),
+    /**
+     * The label values, in class order (class 0 first); rows with other labels are left out (a class subset).
+     * Default: every label in the training file, in numeric order when all are integers, else in string order.
+     */
+    classes: axis(z.union([z.string().min(1), z.number().finite()])).optional(),
+    validation: validationSourceSchema.default(DEFAULT_SPLIT),
+    /** Optional pin: the training file's SHA-256; a file with other content is refused. Filled in when the grid is resolved. */
+    sha256: sha256Schema.optional(),
+    ...tabularOptions,
+  })
+  .strict();
+
+/** `kind: digits`: the 8x8 handwritten digits shipped in data/digits/ (1,797 images, 64 pixels 0-16, 10 classes). */
+const digitsSchema = z
+  .object({
+    kind: z.literal('digits'),
+    /** The digits to keep, in class order (a class subset). Default: 0-9. */
+    classes: axis(z.number().int().min(0).max(9)).optional(),
+    /** Validation rows: a fraction of each class's images, drawn with a seed (stream dataset/split). Default fraction 0.2, seed 0. */
+    validation: z.object({ fraction: z.number().gt(0).lt(1), seed: nonNegativeInt.default(0) }).strict().default(DEFAULT_SPLIT),
+    ...tabularOptions,
+  })
+  .strict();
+
+/**
+ * The grid's `dataset`: `kind: spirals` (default, also when kind is absent), `file` or `digits`. File and digits
+ * datasets are read when the grid is validated and planned (core/grid/resolve.ts), and checked there.
+ */
+export const datasetSchema = z.preprocess(
+  (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) && !('kind' in v) ? { ...v, kind: 'spirals' } : v),
+  z.discriminatedUnion('kind', [spiralsSchema, fileSchema, digitsSchema]),
+);
+export type FileDatasetInput = z.infer<typeof fileSchema>;
+export type DigitsDatasetInput = z.infer<typeof digitsSchema>;
 
 /**
  * training.guard (opt-in; docs/search.md "Safety guard"): when a trial's training loss becomes non-finite or jumps
@@ -318,23 +406,52 @@ export function trialsPerWidth(g: Axes): Partial<Record<'ce' | 'mse', number>> {
   return out;
 }
 
+/** What of the data a pack's memory depends on: classes C, input dimension d and training points N. */
+export interface DataShape {
+  classes: number;
+  inputDim: number;
+  points: number;
+}
+
+/** The shape of a spirals grid's data (d = 2); null for a file or digits dataset, known only once read (core/grid/resolve.ts). */
+export function spiralsShape(dataset: GridSpec['dataset']): DataShape | null {
+  return dataset.kind === 'spirals' ? { classes: dataset.classes, inputDim: 2, points: dataset.classes * dataset.pointsPerClass } : null;
+}
+
 /**
  * Bytes a pack of `trials` trials at `width` needs at its peak, estimated from its largest arrays. Per trial: the
  * sharpness solver's Krylov basis with the parameter, gradient and work vectors, iterations + 16 vectors of P
- * float64 (P = 3 width + (width + 1) classes); per training point, engine tfjs holds float32 [N, width] activations
+ * float64 (P = (d + 1) width + (width + 1) classes); per training point, engine tfjs holds float32 [N, width] activations
  * and their products (16 of them, with the backend's unreleased memory), the other engines a few numbers per class.
  * Measured (docs/performance.md, "Planning and limits"): fast, 16 trials at width 20,000: 491 MiB (estimate 528);
  * tfjs on its wasm backend, 16 trials at width 4,096: 1,076 MiB (estimate 1,309).
  */
-export function packBytes(spec: Pick<GridSpec, 'dataset' | 'training' | 'engine'>, width: number, trials: number): number {
-  const C = spec.dataset.classes;
-  const P = 3 * width + (width + 1) * C;
-  const points = C * spec.dataset.pointsPerClass;
+export function packBytes(spec: Pick<GridSpec, 'dataset' | 'training' | 'engine'>, width: number, trials: number, shape = spiralsShape(spec.dataset)): number {
+  if (!shape) throw new Error('packBytes: the data shape of a file dataset is known only once it is read');
+  const C = shape.classes;
+  const P = (shape.inputDim + 1) * width + (width + 1) * C;
   const perPoint = spec.engine === 'tfjs' ? 64 * (width + C) : 32 * C;
-  return trials * (8 * P * (spec.training.sharpness.iterations + 16) + perPoint * points);
+  return trials * (8 * P * (spec.training.sharpness.iterations + 16) + perPoint * shape.points);
 }
 
-/** The grid's trial count against MAX_TRIALS, and its packs' memory against execution.packMemoryMiB. */
+/** Packs whose estimated memory passes execution.packMemoryMiB: the issue at the first such width, or null. */
+export function packMemoryIssue(g: GridSpec, shape: DataShape): { path: (string | number)[]; message: string } | null {
+  const budgetMiB = g.execution.packMemoryMiB ?? DEFAULT_PACK_MEMORY_MIB;
+  const largest = Math.min(g.execution.packSize, Math.max(...Object.values(trialsPerWidth(g.grid))));
+  const over = g.grid.width.map((w, i) => [w, i] as const).filter(([w]) => w <= MAX_WIDTH && packBytes(g, w, largest, shape) > budgetMiB * 2 ** 20);
+  if (over.length === 0) return null;
+  const [w, i] = over[0];
+  const mib = Math.ceil(packBytes(g, w, largest, shape) / 2 ** 20);
+  const more = over.length > 1 ? ` (and ${over.length - 1} more width${over.length > 2 ? 's' : ''})` : '';
+  return {
+    path: ['grid', 'width', i],
+    message:
+      `a pack of ${largest} trial${largest === 1 ? '' : 's'} at width ${fmt(w)} needs about ${fmt(mib)} MiB${more}, more than execution.packMemoryMiB ` +
+      `(${fmt(budgetMiB)} MiB): lower execution.packSize, the width or training.sharpness.iterations, or raise execution.packMemoryMiB for workers with the memory`,
+  };
+}
+
+/** The grid's trial count against MAX_TRIALS, and (spirals; file datasets once read) its packs' memory against execution.packMemoryMiB. */
 function checkSize(g: GridSpec, ctx: z.RefinementCtx): void {
   const total = countTrials(g.grid);
   if (total > MAX_TRIALS) {
@@ -349,21 +466,9 @@ function checkSize(g: GridSpec, ctx: z.RefinementCtx): void {
       message: `${fmt(total)} trials (${terms}), more than the ${fmt(MAX_TRIALS)} one sweep may have: split the grid into several grid files (e.g. by width or seed) and start one sweep each`,
     });
   }
-  const budgetMiB = g.execution.packMemoryMiB ?? DEFAULT_PACK_MEMORY_MIB;
-  const largest = Math.min(g.execution.packSize, Math.max(...Object.values(trialsPerWidth(g.grid))));
-  const over = g.grid.width.map((w, i) => [w, i] as const).filter(([w]) => w <= MAX_WIDTH && packBytes(g, w, largest) > budgetMiB * 2 ** 20);
-  if (over.length > 0) {
-    const [w, i] = over[0];
-    const mib = Math.ceil(packBytes(g, w, largest) / 2 ** 20);
-    const more = over.length > 1 ? ` (and ${over.length - 1} more width${over.length > 2 ? 's' : ''})` : '';
-    ctx.addIssue({
-      code: 'custom',
-      path: ['grid', 'width', i],
-      message:
-        `a pack of ${largest} trial${largest === 1 ? '' : 's'} at width ${fmt(w)} needs about ${fmt(mib)} MiB${more}, more than execution.packMemoryMiB ` +
-        `(${fmt(budgetMiB)} MiB): lower execution.packSize, the width or training.sharpness.iterations, or raise execution.packMemoryMiB for workers with the memory`,
-    });
-  }
+  const shape = spiralsShape(g.dataset);
+  const memory = shape && packMemoryIssue(g, shape);
+  if (memory) ctx.addIssue({ code: 'custom', ...memory });
 }
 
 /** Every cell named in threshold.compare must be a candidate cell of the grid. */

@@ -143,12 +143,12 @@ describe("the CLI's grid loading", () => {
     return () => loadGrid(file);
   };
 
-  it('counts a 250,000-trial grid from its axes', () => {
-    const g = load('large.yaml', grid(axes({ width: list(25), lr: list(10), loss: '[dce]', period: list(10), amplitude: list(10), seed: list(10, 0) })))();
+  it('counts a 250,000-trial grid from its axes', async () => {
+    const g = await load('large.yaml', grid(axes({ width: list(25), lr: list(10), loss: '[dce]', period: list(10), amplitude: list(10), seed: list(10, 0) })))();
     expect(g.trialCount).toBe(250_000);
   });
 
-  it('turns every limit into exit 2 with file:line:col key: message', () => {
+  it('turns every limit into exit 2 with file:line:col key: message', async () => {
     const cases: [string, string, RegExp][] = [
       ['huge.yaml', grid(axes({ width: list(400), lr: list(10), period: list(10), amplitude: list(10), seed: list(10, 0) })), /huge\.yaml:4:1 grid: 4,040,000 trials/],
       ['wide.yaml', grid(axes({ width: '[100000000]' })), /wide\.yaml:5:11 grid\.width\[0\]: width 100,000,000 is more than/],
@@ -157,7 +157,7 @@ describe("the CLI's grid loading", () => {
     for (const [name, text, message] of cases) {
       let err: unknown;
       try {
-        load(name, text)();
+        await load(name, text)();
       } catch (e) {
         err = e;
       }
