@@ -1,5 +1,5 @@
 /**
- * Every engine on shapes other than the spirals' (d = 2, C = 3): d, C in {(2, 3), (5, 2), (64, 10), (784, 10)},
+ * Every engine on shapes other than the spirals' (d = 2, C = 3): d, C in {(2, 3), (5, 2), (64, 10), (784, 10), (3, 4)},
  * small widths (not multiples of 4) and few points (an odd count), synthetic float inputs. Oracles, all float64:
  * the SCIENCE.md loss from nested loops (science-helpers naiveLoss), its central finite differences (every
  * coordinate for small P, random directions for large P), finite differences of the float64 reference gradient
@@ -39,6 +39,7 @@ const SHAPES: Shape[] = [
   { d: 5, C: 2, width: 3, n: 11 },
   { d: 64, C: 10, width: 2, n: 21 },
   { d: 784, C: 10, width: 5, n: 15 },
+  { d: 3, C: 4, width: 64, n: 9 }, // a wide layer: the fast kernel pads it to 68 units (an odd count of lines)
 ];
 
 /** Synthetic data: inputs N(0, 1) (d <= 64) or pixel-like values in [0, 1) (d = 784), labels mu mod C. */
