@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { SweepProgress, SweepResult } from '../workflows/definitions.js';
+import { fmtRatio, type MonitorView } from '../workflows/monitor.js';
 
 /** A live progress bar on stderr (stdout stays clean for --json). */
 export class ProgressView {
@@ -9,12 +10,19 @@ export class ProgressView {
   update(p: SweepProgress, inFlight = 0): void {
     if (p.totalTrials === 0) return;
     const done = p.completedTrials + p.failedTrials;
-    const payload = { done, failed: p.failedTrials, diverged: p.divergedTrials, packs: `${p.donePacks}/${p.totalPacks}`, status: p.status };
+    const payload = {
+      done,
+      failed: p.failedTrials,
+      diverged: p.divergedTrials,
+      packs: `${p.donePacks}/${p.totalPacks}`,
+      status: p.status,
+      unstable: p.monitor && p.monitor.total.trials > 0 ? ` | ${monitorSummary(p.monitor)}` : '',
+    };
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {done}/{total} trials | {rate} | ETA {left} | failed {failed} | diverged {diverged} | packs {packs} | {status}',
+          format: '{bar} {done}/{total} trials | {rate} | ETA {left} | failed {failed} | diverged {diverged} | packs {packs} | {status}{unstable}',
           noTTYOutput: true,
           notTTYSchedule: 5000,
           hideCursor: false,
@@ -37,6 +45,33 @@ export class ProgressView {
 /** Trials per second so far, in-pack progress included (a long pack moves it before it ends); '…' until then. */
 export function rateOf(elapsedS: number, done: number): string {
   return done > 0 ? `${(done / elapsedS).toFixed(2)} trials/s` : '…';
+}
+
+/** The instability monitor in one line: trials beyond 2/eta now, crossed and diverged so far, the worst cell. */
+export function monitorSummary(m: MonitorView): string {
+  const worst = m.total.top[0];
+  return (
+    `above 2/η ${m.live.aboveNow}/${m.live.trials} now | crossed ${m.total.crossed}/${m.total.trials} | blow-ups ${m.total.diverged}` +
+    (worst ? ` | worst ${worst.label} (λη/2 ${fmtRatio(worst.maxEos)})` : '')
+  );
+}
+
+/** The instability monitor as a few lines of text: the counts, then the most unstable cells. */
+export function monitorLines(m: MonitorView): string[] {
+  const { live, total } = m;
+  const lines = [
+    `instability: ${live.aboveNow} of ${live.trials} training trials above 2/η now; ${total.crossed} of ${total.trials} crossed it ` +
+      `(${total.crossings} crossings), ${total.diverged} diverged, ${total.spiked} with loss spikes; max λmax·η/2 ${fmtRatio(total.maxEos)}`,
+  ];
+  if (total.top.length > 0) {
+    lines.push(`  ${'most unstable cells'.padEnd(32)} ${'trials'.padStart(6)} ${'max λη/2'.padStart(9)} ${'crossings'.padStart(9)} ${'diverged'.padStart(8)} ${'above now'.padStart(9)}`);
+    for (const c of total.top) {
+      lines.push(
+        `  ${c.label.padEnd(32)} ${String(c.trials).padStart(6)} ${fmtRatio(c.maxEos).padStart(9)} ${String(c.crossings).padStart(9)} ${String(c.diverged).padStart(8)} ${String(c.aboveNow).padStart(9)}`,
+      );
+    }
+  }
+  return lines;
 }
 
 /** Time left at the sweep's average pace so far (in-pack progress included); '…' until something has moved. */

@@ -29,6 +29,7 @@ import type {
   TrialRecord,
 } from './types.js';
 import { TRIAL_RECORD_SCHEMA, lossFamily } from './types.js';
+import { StabilityTracker } from './monitor.js';
 import { generatedData } from './data.js';
 import { initParams, paramCount, unflattenParams } from './model.js';
 import { classWeights, isStaticAt, scheduleOf, type ScheduleConfig } from './schedule.js';
@@ -121,6 +122,9 @@ export async function trainPack(
     const curves = trials.map(emptyCurves);
     const traces = trials.map(emptyTrace);
     const divergedAt: (number | null)[] = trials.map(() => null);
+    // The instability monitor reads what is new in the traces at each progress report (none without a hook).
+    const monitor = new StabilityTracker(K);
+    const stability = () => monitor.observe(traces, curves, divergedAt);
     const stepsRun = new Array<number>(K).fill(0);
     // Last evaluated state with a finite loss: where a diverging trial returns to.
     const snapshot: Float64Array[] = kernelTrials.map((t) => Float64Array.from(t.theta));
@@ -254,7 +258,7 @@ export async function trainPack(
         else if (verdict === 'exhausted') diverge(k, s);
         else diverge(k, s);
       }
-      if ((s + 1) % PROGRESS_EVERY === 0) hooks.onProgress?.({ step: s + 1, totalSteps: steps });
+      if ((s + 1) % PROGRESS_EVERY === 0) hooks.onProgress?.({ step: s + 1, totalSteps: steps, stability: stability() });
     }
     if (hooks.signal?.aborted) throw abortError();
 
@@ -266,7 +270,7 @@ export async function trainPack(
     const va = kernel.evaluate('validation', ones);
     const m = measure(finalStep, true);
     for (let k = 0; k < K; k++) if (active[k]) recordSharpness(k, steps, m);
-    hooks.onProgress?.({ step: steps, totalSteps: steps });
+    hooks.onProgress?.({ step: steps, totalSteps: steps, stability: stability() });
 
     const wallTimeS = (performance.now() - t0) / 1000;
     const trainRows = Array.from({ length: train.n }, (_, i) => Array.from(train.x.subarray(i * train.d, (i + 1) * train.d)));

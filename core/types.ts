@@ -305,10 +305,33 @@ export interface TrialOutcome {
   artifact: TrialArtifact;
 }
 
+/**
+ * What the instability monitor knows of one trial so far (core/monitor.ts): compact numbers, a few per trial, that
+ * ride on the pack's heartbeats. null: no finite sharpness sample yet.
+ */
+export interface TrialStability {
+  /** Step of the latest finite sharpness sample. */
+  step: number | null;
+  /** lambda_max of the trained loss there. */
+  sharpness: number | null;
+  /** Edge-of-stability ratio lambda_max * eta / 2 there (above 1: beyond 2/eta). */
+  eos: number | null;
+  /** Largest ratio so far. */
+  maxEos: number | null;
+  /** Upward crossings of 2/eta so far (a first sample above the limit counts as one). */
+  crossings: number;
+  /** Loss spikes so far (core/monitor.ts SPIKE_RATIO). */
+  spikes: number;
+  /** First step whose loss was not finite, or null. */
+  divergedAt: number | null;
+}
+
 export interface EngineProgress {
   /** Steps completed by the pack (all trials step together). */
   step: number;
   totalSteps: number;
+  /** Per trial of the pack, in its order: the instability monitor's numbers so far (absent: the engine does not track them). */
+  stability?: TrialStability[];
 }
 
 export interface EngineHooks {

@@ -188,7 +188,7 @@ async function instabilitySection(records: readonly TrialRecord[]): Promise<stri
   const rows = instabilityTable(trials)
     .map(
       (r) =>
-        `<tr data-loss="${esc(r.loss)}" data-lr="${r.lr}"><th scope="row">${esc(r.loss)}</th><td>${r.lr}</td><td>${r.trials}</td>` +
+        `<tr class="instability-row" data-loss="${esc(r.loss)}" data-lr="${r.lr}"><th scope="row">${esc(r.loss)}</th><td>${r.lr}</td><td>${r.trials}</td>` +
         `<td>${r.crossed}</td><td>${r.crossings}</td><td>${r.firstCrossingStep === null ? '–' : Math.round(r.firstCrossingStep)}</td>` +
         `<td>${r.blowUps}</td><td>${r.spiked}</td><td>${fmtNum(r.maxEos)}</td></tr>`,
     )

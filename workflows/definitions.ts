@@ -70,6 +70,8 @@ export interface SweepCarry {
   failures: PackFailure[];
   startedAt: number;
   best?: { value: number; label: string } | null;
+  /** The instability monitor's total over finished packs (constant size). */
+  monitor?: MonitorAggregate;
 }
 
 export interface SweepResult {

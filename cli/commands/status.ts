@@ -2,7 +2,7 @@ import type { Argv } from 'yargs';
 import { progressQuery, type SweepProgress } from '../../workflows/definitions.js';
 import { EXIT_FAILED, EXIT_OK, handler } from '../errors.js';
 import { withConnection, withJson, type ConnectionArgs } from '../options.js';
-import { ProgressView, renderResult } from '../render.js';
+import { monitorLines, ProgressView, renderResult } from '../render.js';
 import { followSweep, readSummary, summaryToResult, withTimeout } from '../sweep-run.js';
 import { connect, describeSweep, workflowUrl } from '../temporal.js';
 
@@ -43,18 +43,21 @@ export const handle = handler(async (args: StatusArgs) => {
       resultsUri,
       uiUrl,
       thresholds: summary?.thresholds ?? null,
+      /** The live instability monitor (workflows/monitor.ts), while the workflow answers queries. */
+      monitor: progress?.monitor ?? null,
     };
+    const monitorText = out.monitor && out.monitor.total.trials > 0 ? `${monitorLines(out.monitor).join('\n')}\n` : '';
     if (args.json) {
       process.stdout.write(`${JSON.stringify(out)}\n`);
     } else if (summary && resultsUri) {
-      process.stdout.write(renderResult(summaryToResult(summary, resultsUri), uiUrl));
+      process.stdout.write(renderResult(summaryToResult(summary, resultsUri), uiUrl) + monitorText);
     } else {
       if (progress) {
         const view = new ProgressView();
         view.update(progress);
         view.stop();
       }
-      process.stdout.write(`sweep ${args.sweepId}: ${out.status} (${out.completed ?? '?'}/${out.trials ?? '?'} trials)\nweb UI: ${uiUrl}\n`);
+      process.stdout.write(`sweep ${args.sweepId}: ${out.status} (${out.completed ?? '?'}/${out.trials ?? '?'} trials)\nweb UI: ${uiUrl}\n${monitorText}`);
     }
     return out.status === 'failed' ? EXIT_FAILED : EXIT_OK;
   } finally {
