@@ -162,12 +162,13 @@ export function lanczosTolerantBatched(
   apply: BatchedOperator,
   K: number,
   P: number,
-  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number },
+  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number; gapTol?: number },
 ): BatchedEigen {
   const m = Math.max(1, Math.min(opts.maxOrder, P));
   const subspace = Array.from({ length: Math.max(0, (opts.ritz ?? 1) - 1) }, () => new Float64Array(K * P));
   const minOrder = Math.max(1, Math.min(opts.minOrder ?? 1, m));
   const tol = opts.tol;
+  const gapTol = opts.gapTol ?? 0;
   const q0 = Float64Array.from(opts.start);
   const open = new Uint8Array(K);
   for (let k = 0; k < K; k++) open[k] = opts.need && !opts.need[k] ? 0 : 1;
@@ -181,6 +182,7 @@ export function lanczosTolerantBatched(
   const coef: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // Ritz coefficients s
   const ritzOf: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // all eigenvectors of T_j
   const used = Uint8Array.from(open); // blocks computed at all
+  const h = new Float64Array(m); // reorthogonalization coefficients
   for (let j = 0; j < m; j++) {
     const w = apply(Q[j], open);
     let next: Float64Array | null = null;
@@ -191,14 +193,21 @@ export function lanczosTolerantBatched(
       alpha[k][j] = a;
       axpy(-a, Q[j], w, off, P);
       if (j > 0) axpy(-beta[k][j - 1], Q[j - 1], w, off, P);
-      // One full reorthogonalization pass (modified Gram-Schmidt against every Lanczos vector): the Krylov
-      // spaces of the warm path are tiny (a few vectors), where one pass after the three-term recurrence keeps
-      // the basis orthogonal to rounding; the cold path (lanczosBatched) keeps two.
-      for (let i = 0; i <= j; i++) axpy(-dot(w, Q[i], off, P), Q[i], w, off, P);
+      // One full reorthogonalization pass (classical Gram-Schmidt against every Lanczos vector, two vectors per
+      // sweep over w): the Krylov spaces of the warm path are tiny (a few vectors), where one pass after the
+      // three-term recurrence keeps the basis orthogonal to rounding; the cold path (lanczosBatched) keeps two.
+      reorthogonalize(w, Q, j + 1, off, P, h);
       const b = Math.sqrt(dot(w, w, off, P));
       beta[k][j] = b;
       len[k] = j + 1;
       const n = j + 1;
+      // No stop is possible before minOrder short of a breakdown, so the Ritz pair is needed only from there on
+      // (or where b is tiny next to |alpha|, a cheap stand-in for the breakdown test below).
+      if (n < minOrder && n < m && b > 1e-10 * (Math.abs(a) + b) && Number.isFinite(b)) {
+        if (!next) next = new Float64Array(K * P);
+        for (let i = off, end = off + P; i < end; i++) next[i] = w[i] / b;
+        continue;
+      }
       const { values, vectors: S } = tridiagonalEigen(alpha[k].subarray(0, n), beta[k].subarray(0, n - 1));
       const top = n - 1;
       const theta = values[top];
@@ -210,7 +219,9 @@ export function lanczosTolerantBatched(
       coef[k] = s;
       if (subspace.length) ritzOf[k] = S;
       const breakdown = !(b > 1e-12 * (Math.abs(theta) + b)) || !Number.isFinite(b);
-      const converged = n >= minOrder && res <= tol * Math.abs(theta);
+      const gap = n >= 2 ? theta - values[top - 1] : 0;
+      const converged =
+        n >= minOrder && (res <= tol * Math.abs(theta) || (gapTol > 0 && n >= 2 && res * res <= gapTol * Math.abs(theta) * gap));
       if (breakdown || converged || !Number.isFinite(theta) || n === m) {
         open[k] = 0;
         continue;
@@ -236,6 +247,37 @@ export function lanczosTolerantBatched(
     if (S) ritzVectors(subspace, S, s.length, Q, off, P);
   }
   return { lambda, vectors, residual, iterations: len, ...(subspace.length ? { subspace } : {}) };
+}
+
+/**
+ * w -= sum_i (w . Q[i]) Q[i] over the first n vectors, on block [off, off + P): classical Gram-Schmidt, the dot
+ * products and the updates each taken two basis vectors per sweep (half the passes over w of one at a time).
+ */
+function reorthogonalize(w: Float64Array, Q: Float64Array[], n: number, off: number, P: number, h: Float64Array): void {
+  const end = off + P;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const a = Q[i];
+    const b = Q[i + 1];
+    let sa = 0;
+    let sb = 0;
+    for (let t = off; t < end; t++) {
+      const x = w[t];
+      sa += x * a[t];
+      sb += x * b[t];
+    }
+    h[i] = sa;
+    h[i + 1] = sb;
+  }
+  if (i < n) h[i] = dot(w, Q[i], off, P);
+  for (i = 0; i + 1 < n; i += 2) {
+    const a = Q[i];
+    const b = Q[i + 1];
+    const ca = h[i];
+    const cb = h[i + 1];
+    for (let t = off; t < end; t++) w[t] -= ca * a[t] + cb * b[t];
+  }
+  if (i < n) axpy(-h[i], Q[i], w, off, P);
 }
 
 /** Ritz vectors 2, 3, ... of one block (at offset off) into subspace[0], [1], ...: columns n - 2, n - 3, ... of S (n x n). */

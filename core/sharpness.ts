@@ -82,15 +82,23 @@ export interface PackEigen extends BatchedEigen {
   check?: { warm: Float64Array; cold: Float64Array; mismatch: Uint8Array };
 }
 
+let mixCache: Float64Array | null = null;
+
+/** The fixed unit vector of stream `sharpness-mix` (P normals from the seeded PRNG are not free: kept for the last P). */
+function mixVector(P: number): Float64Array {
+  if (mixCache?.length !== P) mixCache = startVectors(1, P, 0, 'sharpness-mix');
+  return mixCache;
+}
+
 /**
  * The warm start per block: v_1 + WARM_START_TRACK_WEIGHT * (v_2 + ...) + mix * r (r: the fixed unit vector of
  * stream `sharpness-mix`); lanczosTolerantBatched normalises it.
  */
-export function mixedStart(warm: WarmStart, K: number, P: number, mix = WARM_START_MIX): Float64Array {
+export function mixedStart(warm: WarmStart, K: number, P: number, mix = WARM_START_MIX, trackWeight = WARM_START_TRACK_WEIGHT): Float64Array {
   const start = Float64Array.from(warm.vectors);
-  for (const u of warm.subspace ?? []) for (let i = 0; i < K * P; i++) start[i] += WARM_START_TRACK_WEIGHT * u[i];
+  for (const u of warm.subspace ?? []) for (let i = 0; i < K * P; i++) start[i] += trackWeight * u[i];
   if (!(mix > 0)) return start;
-  const r = startVectors(1, P, 0, 'sharpness-mix');
+  const r = mixVector(P);
   for (let k = 0; k < K; k++) {
     const off = k * P;
     for (let i = 0; i < P; i++) start[off + i] += mix * r[i];
@@ -115,6 +123,7 @@ export function packSharpness(
   warm?: WarmStart | null,
   need?: Uint8Array,
   check = false,
+  tuning: WarmTuning = {},
 ): PackEigen {
   const K = kernel.size;
   const P = kernel.paramCount;
@@ -136,13 +145,16 @@ export function packSharpness(
         maxOrder: spec.iterations,
         minOrder: spec.minOrder ?? DEFAULT_SHARPNESS_MIN_ORDER,
         tol: tolerance,
-        start: mixedStart(warm, K, P),
+        start: mixedStart(warm, K, P, tuning.mix ?? WARM_START_MIX, tuning.trackWeight ?? WARM_START_TRACK_WEIGHT),
         need,
-        ritz: WARM_START_TRACK,
+        ritz: tuning.track ?? WARM_START_TRACK,
+        gapTol: tuning.gapTol,
       }),
       residualKind: kinds('lanczos'),
     };
-    return check ? checked(w, cold(), tolerance, K, P, need) : w;
+    if (!check) return w;
+    if (tuning.check === 'deflated') return deflatedChecked(kernel, gammas, w, tuning.checkOrder ?? 8, tolerance, K, P, need, spec, tuning.checkSeed ?? 0);
+    return checked(w, cold(), tolerance, K, P, need);
   }
   if (spec.method === 'power') {
     return {
@@ -155,6 +167,91 @@ export function packSharpness(
     };
   }
   throw new Error(`packSharpness: unknown method ${String((spec as SharpnessSpec).method)}`);
+}
+
+/** Exploration knobs of the warm path (bench/sharpness-accuracy.ts). */
+export interface WarmTuning {
+  mix?: number;
+  track?: number;
+  trackWeight?: number;
+  gapTol?: number;
+  check?: 'cold' | 'deflated';
+  checkOrder?: number;
+  checkSeed?: number;
+  cross?: boolean;
+}
+
+/**
+ * A randomized check of a warm solve: Lanczos of order `order` from a seeded random vector on H deflated against
+ * the warm top Ritz vector y, (I - y y^T) H (I - y y^T). Its top Ritz value mu is a Ritz value of H on a subspace,
+ * so never above lambda_max; mu > theta (1 + tol) means the warm solve missed a larger eigenvalue: then the block
+ * is solved cold and the larger value kept.
+ */
+export function deflatedTop(
+  kernel: PackKernel,
+  gammas: Float64Array,
+  y: Float64Array,
+  order: number,
+  seed: number,
+  need?: Uint8Array,
+): Float64Array {
+  const K = kernel.size;
+  const P = kernel.paramCount;
+  const project = (v: Float64Array) => {
+    for (let k = 0; k < K; k++) {
+      const off = k * P;
+      let d = 0;
+      for (let i = off; i < off + P; i++) d += v[i] * y[i];
+      for (let i = off; i < off + P; i++) v[i] -= d * y[i];
+    }
+    return v;
+  };
+  const apply: BatchedOperator = (v, active) => project(kernel.hvp(v, gammas, active));
+  const start = project(startVectors(K, P, seed, 'sharpness-check'));
+  return lanczosTolerantBatched(apply, K, P, { maxOrder: order, minOrder: order, tol: 0, start, need }).lambda;
+}
+
+function deflatedChecked(
+  kernel: PackKernel,
+  gammas: Float64Array,
+  w: PackEigen,
+  order: number,
+  tolerance: number,
+  K: number,
+  P: number,
+  need: Uint8Array | undefined,
+  spec: SharpnessSpec,
+  seed: number,
+): PackEigen {
+  const d = { lambda: deflatedTop(kernel, gammas, w.vectors, order, seed, need) };
+  const mismatch = new Uint8Array(K);
+  const redo = new Uint8Array(K);
+  for (let k = 0; k < K; k++) {
+    if (need && !need[k]) continue;
+    if (d.lambda[k] > w.lambda[k] * (1 + tolerance)) {
+      mismatch[k] = 1;
+      redo[k] = 1;
+    }
+  }
+  const out: PackEigen = { ...w, check: { warm: Float64Array.from(w.lambda), cold: Float64Array.from(d.lambda), mismatch } };
+  if (!redo.some((x) => x === 1)) return out;
+  const c = lanczosBatched(masked(kernel, gammas, K, P, redo), K, P, { order: spec.iterations, start: startVectors(K, P), ritz: WARM_START_TRACK });
+  out.lambda = Float64Array.from(w.lambda);
+  out.vectors = Float64Array.from(w.vectors);
+  out.residual = Float64Array.from(w.residual);
+  out.iterations = Int32Array.from(w.iterations);
+  out.residualKind = [...w.residualKind];
+  out.subspace = w.subspace?.map((u) => Float64Array.from(u));
+  for (let k = 0; k < K; k++) {
+    if (!redo[k] || !(c.lambda[k] > w.lambda[k])) continue;
+    out.lambda[k] = c.lambda[k];
+    out.residual[k] = c.residual[k];
+    out.iterations[k] = c.iterations[k];
+    out.residualKind[k] = 'explicit';
+    out.vectors.set(c.vectors.subarray(k * P, (k + 1) * P), k * P);
+    out.subspace?.forEach((u, t) => u.set(c.subspace![t].subarray(k * P, (k + 1) * P), k * P));
+  }
+  return out;
 }
 
 /** Whether a warm and a cold value disagree beyond `tolerance` (relative to the larger magnitude). */
@@ -198,4 +295,83 @@ function masked(kernel: PackKernel, gammas: Float64Array, K: number, P: number, 
     for (let k = 0; k < K; k++) if (!need[k]) out.fill(0, k * P, (k + 1) * P);
     return out;
   };
+}
+
+/** One sharpness measurement of a pack (SharpnessTracker.measure). */
+export interface SharpnessRequest {
+  /** Class weights of the trained loss at this step, K * C. */
+  gammas: Float64Array;
+  /** Those of its static counterpart (all ones), K * C. */
+  ones: Float64Array;
+  /** Trials to compute (K). */
+  need: Uint8Array;
+  /**
+   * coincide[k] = 1: trial k's trained loss equals its static counterpart here (static loss, A = 1, the final
+   * static segment); one eigenproblem serves both. Also taken as 1 where trial k's gammas equal its static ones
+   * (e.g. the start of every period of the triangle and sine schedules).
+   */
+  coincide: Uint8Array;
+  /** The final measurement: cold (a function of the parameters alone) for Lanczos. */
+  cold: boolean;
+  /** A warm Lanczos measurement that is also checked (spec.coldEvery). */
+  check: boolean;
+}
+
+export interface PackMeasurement {
+  dyn: PackEigen;
+  /** The static result of trial k (the dynamic one where the two losses coincide). */
+  stat: (k: number) => PackEigen;
+}
+
+/** Whether rows k of two K * C weight tables are equal (same loss, same Hessian). */
+function sameRow(a: Float64Array, b: Float64Array, off: number, C: number): boolean {
+  for (let c = off; c < off + C; c++) if (a[c] !== b[c]) return false;
+  return true;
+}
+
+/**
+ * The sharpness of one pack along its training run: dynamic and static lambda_max per measurement, each warm
+ * started from its own previous result. Trials whose losses coincide take the dynamic result for both, so a
+ * trial's numbers never depend on its pack-mates.
+ */
+export class SharpnessTracker {
+  private warmDyn: WarmStart | null = null;
+  private warmStat: WarmStart | null = null;
+  private checks = 0;
+
+  constructor(
+    private readonly kernel: PackKernel,
+    private readonly spec: SharpnessSpec,
+    private readonly tuning: WarmTuning = {},
+  ) {}
+
+  measure(req: SharpnessRequest): PackMeasurement {
+    const { kernel, spec } = this;
+    const K = kernel.size;
+    const P = kernel.paramCount;
+    const cold = req.cold && spec.method === 'lanczos';
+    if (req.check) this.checks++;
+    const tuning = { ...this.tuning, checkSeed: this.checks };
+    const withCross = (w: WarmStart | null, other: Float64Array | undefined): WarmStart | null =>
+      w && other && this.tuning.cross ? { vectors: w.vectors, subspace: [...(w.subspace ?? []), other] } : w;
+    const dyn = packSharpness(kernel, req.gammas, spec, cold ? null : withCross(this.warmDyn, this.warmStat?.vectors), req.need, req.check, tuning);
+    const C = req.gammas.length / K;
+    const coincide = Uint8Array.from(req.coincide);
+    for (let k = 0; k < K; k++) if (sameRow(req.gammas, req.ones, k * C, C)) coincide[k] = 1;
+    const needStatic = new Uint8Array(K);
+    for (let k = 0; k < K; k++) needStatic[k] = req.need[k] && !coincide[k] ? 1 : 0;
+    const stat = needStatic.some((x) => x === 1)
+      ? packSharpness(kernel, req.ones, spec, cold ? null : withCross(this.warmStat, dyn.vectors), needStatic, req.check, tuning)
+      : dyn;
+    const statVectors = Float64Array.from(stat.vectors);
+    const statSubspace = stat.subspace?.map((u) => Float64Array.from(u));
+    for (let k = 0; k < K; k++) {
+      if (!coincide[k]) continue;
+      statVectors.set(dyn.vectors.subarray(k * P, (k + 1) * P), k * P);
+      statSubspace?.forEach((u, t) => u.set(dyn.subspace![t].subarray(k * P, (k + 1) * P), k * P));
+    }
+    this.warmDyn = dyn;
+    this.warmStat = { vectors: statVectors, subspace: statSubspace };
+    return { dyn, stat: (k) => (coincide[k] ? dyn : stat) };
+  }
 }

@@ -33,7 +33,7 @@ import { StabilityTracker } from './monitor.js';
 import { generatedData } from './data.js';
 import { initParams, paramCount, unflattenParams } from './model.js';
 import { classWeights, isStaticAt, scheduleOf, type ScheduleConfig } from './schedule.js';
-import { DEFAULT_SHARPNESS_COLD_EVERY, packSharpness, type WarmStart } from './sharpness.js';
+import { DEFAULT_SHARPNESS_COLD_EVERY, SharpnessTracker } from './sharpness.js';
 import { TrainingGuard } from './guard.js';
 
 export interface EngineIdentity {
@@ -129,8 +129,7 @@ export async function trainPack(
     // Last evaluated state with a finite loss: where a diverging trial returns to.
     const snapshot: Float64Array[] = kernelTrials.map((t) => Float64Array.from(t.theta));
     const snapStep = new Array<number>(K).fill(0);
-    let warmDyn: WarmStart | null = null;
-    let warmStat: WarmStart | null = null;
+    const tracker = new SharpnessTracker(kernel, spec);
     // Opt-in (training.guard): absent, nothing below changes a number.
     const guard = trials.some((t) => t.config.guard)
       ? new TrainingGuard(kernel, trials.map((t, k) => ({ guard: t.config.guard, lr: t.config.lr, theta: kernelTrials[k].theta })))
@@ -176,37 +175,14 @@ export async function trainPack(
 
     /**
      * lambda_max (dynamic with gam, and static) for every trial; trial k is "at" state sOf(k); `all`: diverged
-     * trials count too (the final measurement), otherwise only active ones are computed. Warm starts (previous
-     * eigenvectors) serve every measurement but the final one, which is cold for Lanczos (a function of the
-     * final parameters alone, recomputable from the artifact); see core/sharpness.ts. `check`: a warm Lanczos
-     * measurement is also solved cold (spec.coldEvery).
+     * trials count too (the final measurement, cold for Lanczos: a function of the final parameters alone,
+     * recomputable from the artifact), otherwise only active ones are computed. See core/sharpness.ts.
+     * `check`: a warm Lanczos measurement is also checked (spec.coldEvery).
      */
     const measure = (sOf: (k: number) => number, all: boolean, check = false) => {
-      const cold = all && spec.method === 'lanczos';
       const need = all ? new Uint8Array(K).fill(1) : Uint8Array.from(active);
-      const dyn = packSharpness(kernel, gam, spec, cold ? null : warmDyn, need, check);
-      const needStatic = new Uint8Array(K);
-      let anyStatic = false;
-      for (let k = 0; k < K; k++) {
-        if (need[k] && !staticAt(k, sOf(k))) {
-          needStatic[k] = 1;
-          anyStatic = true;
-        }
-      }
-      const stat = anyStatic ? packSharpness(kernel, ones, spec, cold ? null : warmStat, needStatic, check) : dyn;
-      // Trials whose loss is static here take the dynamic result for both, whatever the pack holds,
-      // so a trial's numbers do not depend on its pack-mates.
-      const statVectors = Float64Array.from(stat.vectors);
-      const statSubspace = stat.subspace?.map((u) => Float64Array.from(u));
-      const pick = (k: number) => (staticAt(k, sOf(k)) ? dyn : stat);
-      for (let k = 0; k < K; k++) {
-        if (pick(k) !== dyn) continue;
-        statVectors.set(dyn.vectors.subarray(k * P, (k + 1) * P), k * P);
-        statSubspace?.forEach((u, t) => u.set(dyn.subspace![t].subarray(k * P, (k + 1) * P), k * P));
-      }
-      warmDyn = dyn;
-      warmStat = { vectors: statVectors, subspace: statSubspace };
-      return { dyn, stat: pick };
+      const coincide = Uint8Array.from(trials, (_, k) => (staticAt(k, sOf(k)) ? 1 : 0));
+      return tracker.measure({ gammas: gam, ones, need, coincide, cold: all, check });
     };
 
     const recordSharpness = (k: number, s: number, m: ReturnType<typeof measure>) => {

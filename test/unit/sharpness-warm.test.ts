@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createFastEngine, createReferenceEngine } from '../../core/engines/index.js';
-import { defaultDatasetSpec } from '../../core/data.js';
+import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
+import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
+import { flattenParams, initParams } from '../../core/model.js';
 import { jacobiEigen, lanczosBatched, lanczosTolerantBatched, startVectors } from '../../core/linalg.js';
 import { createRng } from '../../core/prng.js';
 import type { PackKernel } from '../../core/kernel.js';
@@ -14,6 +16,7 @@ import {
   DEFAULT_SHARPNESS_MIN_ORDER,
   mixedStart,
   packSharpness,
+  SharpnessTracker,
   WARM_START_TRACK,
   sharpnessMismatch,
 } from '../../core/sharpness.js';
@@ -422,5 +425,57 @@ describe('warm-started sharpness along a training run stays within 1e-3 of conve
       width: 100, steps: 250, evalEvery: 50, sharpnessEvery: 25, lr: 1, engine: 'fast' as const,
     };
     await compareTraces(engine, base, ['ce', 'dce', 'ce', 'dce', 'dce', 'ce', 'dce', 'ce'], 30);
+  });
+});
+
+describe('one eigenproblem where the trained loss equals its static counterpart', () => {
+  it('a trial whose weights equal the static ones takes the dynamic solve for both: the same value as a separate static solve', () => {
+    const n = 8;
+    const spec = defaultDatasetSpec({ pointsPerClass: 10, seed: 3 });
+    const train = makeSpirals(spec, 'train');
+    const validation = makeSpirals(spec, 'validation');
+    const kernel = createReferenceKernel({
+      width: n, train, validation,
+      trials: [1, 2].map((seed) => ({ loss: 'dce' as LossName, lr: 0.5, theta: initParams(n, 3, 'standard', seed) })),
+    });
+    const ones = new Float64Array(6).fill(1);
+    const gammas = Float64Array.from([1, 1, 1, 1.6, 0.3, 1.1]); // trial 0 at the start of a period, trial 1 inside one
+    const active = new Uint8Array(2).fill(1);
+    for (let s = 0; s < 30; s++) kernel.step(gammas, active);
+    const counted = { n: 0 };
+    const counting = { ...kernel, size: 2, paramCount: kernel.paramCount, hvp: (v: Float64Array, g: Float64Array, a?: Uint8Array) => { if (!a || a[0]) counted.n++; return kernel.hvp(v, g, a); } } as PackKernel;
+    const cold: SharpnessSpec = { method: 'lanczos', iterations: 20 };
+    const m = new SharpnessTracker(counting, cold).measure({ gammas, ones, need: active, coincide: new Uint8Array(2), cold: true, check: false });
+    const separate = packSharpness(kernel, ones, cold);
+    expect(m.stat(0)).toBe(m.dyn);
+    expect(m.dyn.lambda[0]).toBe(separate.lambda[0]);
+    // Trial 1's losses differ: its own static solve, a different value.
+    expect(m.stat(1)).not.toBe(m.dyn);
+    expect(m.stat(1).lambda[1]).toBe(separate.lambda[1]);
+    expect(Math.abs(m.dyn.lambda[1] / separate.lambda[1] - 1)).toBeGreaterThan(1e-3);
+    // Trial 0 was computed once (21 products: order 20 and its residual), not twice.
+    expect(counted.n).toBe(21);
+  });
+
+  it('along a dce run: static = dynamic exactly at the period starts, recomputed from the artifact at the end', async () => {
+    const config = trialConfig({
+      loss: 'dce', period: 100, amplitude: 5, width: 8, steps: 200, evalEvery: 50, sharpnessEvery: 25, lr: 0.5,
+      sharpness: { method: 'lanczos', iterations: 20, tolerance: 1e-3, minOrder: 4, coldEvery: 0 },
+    });
+    const [out] = await createReferenceEngine().trainPack(packOf([config]));
+    const t = out.record.sharpness;
+    t.step.forEach((s, i) => {
+      if (s % 100 === 0) expect(t.static[i]).toBe(t.dynamic[i]);
+      else expect(Math.abs((t.static[i] as number) / (t.dynamic[i] as number) - 1)).toBeGreaterThan(1e-3);
+    });
+    // The final state (s = 200, a period start) from the artifact's parameters alone, static loss, cold.
+    const a = out.artifact;
+    const data = makeSpirals(config.dataset, 'train');
+    const kernel = createReferenceKernel({
+      width: 8, train: data, validation: makeSpirals(config.dataset, 'validation'),
+      trials: [{ loss: 'ce', lr: 0.5, theta: flattenParams(a) }],
+    });
+    const separate = packSharpness(kernel, new Float64Array(3).fill(1), config.sharpness);
+    expect(Math.abs(separate.lambda[0] / (out.record.final.sharpnessStatic as number) - 1)).toBeLessThan(1e-12);
   });
 });

@@ -1,0 +1,119 @@
+/**
+ * Sharpness overhead of the fast engine inside one training run (the in-run figure of bench/main.ts): time from
+ * the first Hessian-vector product after a step to the next step (a whole measurement: products, Lanczos vector
+ * work, both eigenproblems, checks), summed over the measurements between the first and the final one, over the
+ * time spent in `kernel.step` in the same run; load drift on a shared machine hits both alike.
+ *
+ *   node dist/bench/sharpness-overhead.js [--root DIR] [--workloads R1,R2,R3] [--losses ce,dce] [--steps 500]
+ *       [--every 25] [--pack 16] [--reps 1] [--json]
+ *
+ * --root: the dist/ directory whose core/train.js and fast kernel to load (default: this one), so that two builds
+ * (before / after a change) can be run interleaved, one process each, by a shell loop. Configuration as
+ * bench/main.ts: lr 0.5, dce period 500 and amplitude 5, glorot-normal, curves every 25 steps, the grid's default
+ * sharpness spec (its module's defaults: Lanczos of order <= 20, tolerance, minOrder, coldEvery).
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { KernelFactory } from '../core/kernel.js';
+import type { LossName, Pack, SharpnessSpec, TrialConfig } from '../core/types.js';
+import { WORKLOADS } from './workloads.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+type TrainPack = (pack: Pack, factory: KernelFactory, engine: { name: 'fast'; version: string }) => Promise<unknown>;
+
+interface Acc {
+  step: number;
+  sharp: number;
+  measurements: number;
+  hvps: number;
+}
+
+/** A kernel factory that times step() and each measurement (first hvp after a step up to the next step). */
+function timed(factory: KernelFactory, acc: Acc): KernelFactory {
+  return async (init) => {
+    const k = await factory(init);
+    let since: number | null = null;
+    let steps = 0;
+    let hvps = 0;
+    return new Proxy(k, {
+      get(target, prop, receiver) {
+        if (prop === 'step') {
+          return (g: Float64Array, a: Uint8Array) => {
+            const t0 = performance.now();
+            if (since !== null && steps > 0) {
+              acc.sharp += t0 - since;
+              acc.measurements++;
+              acc.hvps += hvps;
+            }
+            since = null;
+            hvps = 0;
+            const r = target.step(g, a);
+            acc.step += performance.now() - t0;
+            steps++;
+            return r;
+          };
+        }
+        if (prop === 'hvp') {
+          return (v: Float64Array, g: Float64Array, a?: Uint8Array) => {
+            if (since === null) since = performance.now();
+            hvps++;
+            return target.hvp(v, g, a);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...x: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
+}
+
+async function main(): Promise<void> {
+  const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+  const root = path.resolve(arg('root', here));
+  const load = async <T>(rel: string) => (await import(pathToFileURL(path.join(root, rel)).href)) as T;
+  const { trainPack } = await load<{ trainPack: TrainPack }>('core/train.js');
+  const { createFastKernel } = await load<{ createFastKernel: KernelFactory }>('core/engines/fast-kernel.js');
+  const sharpness = await load<Record<string, number>>('core/sharpness.js');
+  const { defaultDatasetSpec } = await load<{ defaultDatasetSpec: (o: object) => TrialConfig['dataset'] }>('core/data.js');
+  const spec: SharpnessSpec = {
+    method: 'lanczos',
+    iterations: 20,
+    tolerance: sharpness.DEFAULT_SHARPNESS_TOLERANCE,
+    minOrder: sharpness.DEFAULT_SHARPNESS_MIN_ORDER,
+    coldEvery: sharpness.DEFAULT_SHARPNESS_COLD_EVERY,
+  };
+  const ids = arg('workloads', 'R1,R2,R3').split(',');
+  const losses = arg('losses', 'ce,dce').split(',') as LossName[];
+  const steps = Number(arg('steps', '500'));
+  const every = Number(arg('every', '25'));
+  const K = Number(arg('pack', '16'));
+  const reps = Number(arg('reps', '1'));
+  const rows: { workload: string; loss: string; overhead: number; hvpsPerMeasurement: number; measurements: number }[] = [];
+  for (let r = 0; r < reps; r++) {
+    for (const w of WORKLOADS.filter((x) => ids.includes(x.id))) {
+      for (const loss of losses) {
+        const config = (seed: number): TrialConfig => ({
+          dataset: defaultDatasetSpec({ pointsPerClass: w.pointsPerClass, classes: w.classes }),
+          init: 'glorot-normal', width: w.width, lr: 0.5, loss,
+          period: loss === 'dce' ? 500 : null, amplitude: loss === 'dce' ? 5 : null, shape: 'triangle',
+          seed, steps, finalStaticSteps: 0, evalEvery: 25, sharpnessEvery: every, sharpness: spec, engine: 'fast',
+        });
+        const pack: Pack = { index: 0, width: w.width, trials: Array.from({ length: K }, (_, k) => ({ id: `b${k}`, config: config(k + 1) })) };
+        const acc: Acc = { step: 0, sharp: 0, measurements: 0, hvps: 0 };
+        await trainPack(pack, timed(createFastKernel, acc), { name: 'fast', version: 'bench' });
+        rows.push({ workload: w.id, loss, overhead: acc.sharp / acc.step, hvpsPerMeasurement: acc.hvps / acc.measurements, measurements: acc.measurements });
+      }
+    }
+  }
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ root, steps, every, K, spec, rows })}\n`);
+  else for (const x of rows) process.stdout.write(`${x.workload} ${x.loss}: +${(100 * x.overhead).toFixed(1)}% (${x.hvpsPerMeasurement.toFixed(1)} products per measurement, ${x.measurements} measurements)\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
