@@ -15,7 +15,9 @@
 #   DYNSWEEP_DEV_DIR        state folder for start/stop (default <repo>/.dynsweep/dev)
 #   DYNSWEEP_TEMPORAL_PORT (7233)  DYNSWEEP_TEMPORAL_UI_PORT (8233)  DYNSWEEP_MINIO_PORT (9000)
 #   DYNSWEEP_MINIO_CONSOLE_PORT (9001)  DYNSWEEP_BUCKET (dynsweep)  DYNSWEEP_PREFIX (sweeps)
-#   DYNSWEEP_MINIO_USER (dynsweep)  DYNSWEEP_MINIO_PASSWORD (dynsweep-secret)
+#   DYNSWEEP_BIND (127.0.0.1)   the interface both servers listen on; another one exposes them to the network
+#   DYNSWEEP_MINIO_USER (dynsweep)  DYNSWEEP_MINIO_PASSWORD (default: random, made on the first start and kept,
+#                               mode 600, in $DYNSWEEP_DEV_DIR/minio.password)
 #   DYNSWEEP_SEARCH_ATTRIBUTES  space-separated Name=Type pairs registered on the dev server (e.g. "SweepId=Keyword")
 set -euo pipefail
 
@@ -183,10 +185,27 @@ M_CONSOLE_PORT=${DYNSWEEP_MINIO_CONSOLE_PORT:-9001}
 BUCKET=${DYNSWEEP_BUCKET:-dynsweep}
 PREFIX=${DYNSWEEP_PREFIX:-sweeps}
 M_USER=${DYNSWEEP_MINIO_USER:-dynsweep}
-M_PASS=${DYNSWEEP_MINIO_PASSWORD:-dynsweep-secret}
 REGION=us-east-1
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+BIND=${DYNSWEEP_BIND:-127.0.0.1}
+HOST=$([[ $BIND == 0.0.0.0 ]] && echo 127.0.0.1 || echo "$BIND") # where clients on this machine connect
+
+# The MinIO root password: $DYNSWEEP_MINIO_PASSWORD, else one made at random on the first start and kept with the
+# data it protects (no password is committed anywhere).
+minio_password() {
+  if [[ -n ${DYNSWEEP_MINIO_PASSWORD:-} ]]; then
+    echo "$DYNSWEEP_MINIO_PASSWORD"
+    return
+  fi
+  local f=$DEV_DIR/minio.password
+  if [[ ! -s $f ]]; then
+    mkdir -p "$DEV_DIR"
+    (umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$f")
+  fi
+  cat "$f"
+}
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 running_pid() { # running_pid NAME -> prints pid when the recorded process is alive
   local f=$DEV_DIR/$1.pid pid
@@ -197,10 +216,12 @@ running_pid() { # running_pid NAME -> prints pid when the recorded process is al
 }
 
 print_env() {
+  local M_PASS
+  M_PASS=$(minio_password)
   cat <<EOF
-export TEMPORAL_ADDRESS=127.0.0.1:$T_PORT
+export TEMPORAL_ADDRESS=$HOST:$T_PORT
 export TEMPORAL_NAMESPACE=default
-export AWS_ENDPOINT_URL=http://127.0.0.1:$M_PORT
+export AWS_ENDPOINT_URL=http://$HOST:$M_PORT
 export AWS_ACCESS_KEY_ID=$M_USER
 export AWS_SECRET_ACCESS_KEY=$M_PASS
 export AWS_REGION=$REGION
@@ -231,7 +252,8 @@ wait_until() { # wait_until SECONDS DESCRIPTION NAME CMD...
 
 cmd_start() {
   cmd_ensure >&2
-  local tbin mbin t0 sa_args=() sa
+  local tbin mbin t0 sa_args=() sa M_PASS
+  M_PASS=$(minio_password)
   tbin=$(cmd_path temporal)
   mbin=$(cmd_path minio)
   mkdir -p "$DEV_DIR/minio-data" "$DEV_DIR/minio-certs"
@@ -242,13 +264,13 @@ cmd_start() {
     for p in "$T_PORT" "$T_UI_PORT"; do port_open "$p" && die "port $p is in use (set DYNSWEEP_TEMPORAL_PORT / DYNSWEEP_TEMPORAL_UI_PORT)"; done
     for sa in ${DYNSWEEP_SEARCH_ATTRIBUTES:-}; do sa_args+=(--search-attribute "$sa"); done
     t0=$(date +%s)
-    launch temporal "$DEV_DIR/temporal.log" "$tbin" server start-dev --ip 127.0.0.1 --port "$T_PORT" --ui-port "$T_UI_PORT" \
+    launch temporal "$DEV_DIR/temporal.log" "$tbin" server start-dev --ip "$BIND" --port "$T_PORT" --ui-port "$T_UI_PORT" \
       --db-filename "$DEV_DIR/temporal.db" --log-level warn "${sa_args[@]}" \
       --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
       --dynamic-config-value matching.numTaskqueueWritePartitions=1
     wait_until 90 "temporal dev server" temporal \
-      bash -c "'$tbin' operator cluster health --address 127.0.0.1:$T_PORT 2>/dev/null | grep -q SERVING"
-    info "temporal ready in $(($(date +%s) - t0))s: 127.0.0.1:$T_PORT, UI http://127.0.0.1:$T_UI_PORT"
+      bash -c "'$tbin' operator cluster health --address $HOST:$T_PORT 2>/dev/null | grep -q SERVING"
+    info "temporal ready in $(($(date +%s) - t0))s: $HOST:$T_PORT, UI http://$HOST:$T_UI_PORT"
   fi
 
   if running_pid minio >/dev/null; then
@@ -257,22 +279,23 @@ cmd_start() {
     for p in "$M_PORT" "$M_CONSOLE_PORT"; do port_open "$p" && die "port $p is in use (set DYNSWEEP_MINIO_PORT / DYNSWEEP_MINIO_CONSOLE_PORT)"; done
     t0=$(date +%s)
     launch minio "$DEV_DIR/minio.log" env MINIO_ROOT_USER="$M_USER" MINIO_ROOT_PASSWORD="$M_PASS" MINIO_UPDATE=off \
-      MINIO_CI_CD=1 "$mbin" server "$DEV_DIR/minio-data" --address "127.0.0.1:$M_PORT" \
-      --console-address "127.0.0.1:$M_CONSOLE_PORT" --certs-dir "$DEV_DIR/minio-certs" --quiet
-    wait_until 60 "minio" minio curl -fsS "http://127.0.0.1:$M_PORT/minio/health/ready"
-    info "minio ready in $(($(date +%s) - t0))s: http://127.0.0.1:$M_PORT, console http://127.0.0.1:$M_CONSOLE_PORT"
+      MINIO_CI_CD=1 "$mbin" server "$DEV_DIR/minio-data" --address "$BIND:$M_PORT" \
+      --console-address "$BIND:$M_CONSOLE_PORT" --certs-dir "$DEV_DIR/minio-certs" --quiet
+    wait_until 60 "minio" minio curl -fsS "http://$HOST:$M_PORT/minio/health/ready"
+    info "minio ready in $(($(date +%s) - t0))s: http://$HOST:$M_PORT, console http://$HOST:$M_CONSOLE_PORT"
   fi
 
-  # Create the bucket (idempotent: 409 BucketAlreadyOwnedByYou is fine). curl signs with SigV4 itself.
+  # Create the bucket (idempotent: 409 BucketAlreadyOwnedByYou is fine). curl signs with SigV4 itself; the
+  # credentials go in on stdin, not on a command line other users could read.
   local code
-  code=$(curl -sS -o "$DEV_DIR/.mkbucket.out" -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:$REGION:s3" \
-    --user "$M_USER:$M_PASS" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "http://127.0.0.1:$M_PORT/$BUCKET") || code=000
+  code=$(printf 'user = "%s:%s"\n' "$M_USER" "$M_PASS" | curl -sS -K - -o "$DEV_DIR/.mkbucket.out" -w '%{http_code}' -X PUT \
+    --aws-sigv4 "aws:amz:$REGION:s3" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "http://$HOST:$M_PORT/$BUCKET") || code=000
   case $code in
     200 | 409) ;;
     *) cat "$DEV_DIR/.mkbucket.out" >&2 || true; die "creating bucket '$BUCKET' failed (HTTP $code)" ;;
   esac
 
-  print_env >"$DEV_DIR/env.sh"
+  (umask 077 && print_env >"$DEV_DIR/env.sh") # it holds the MinIO password
   info "state in $DEV_DIR; to use: eval \"\$(infra/servers.sh env)\"  (or: source $DEV_DIR/env.sh)"
   print_env
 }
