@@ -11,7 +11,7 @@ import { openInChromium } from '../support/browser.js';
 
 const SHOTS = path.resolve('test-results');
 
-/** A small sweep with a real amplitude x period grid for the dynamical losses. */
+/** A small sweep with a real amplitude x period grid for the dynamical losses; at lr 2 sharpness reaches 2/eta (the instability section). */
 const reportGrid = `name: report-e2e
 dataset:
   pointsPerClass: 20
@@ -23,7 +23,7 @@ training:
   sharpnessEvery: 25
 grid:
   width: [2, 4, 8]
-  lr: [0.5]
+  lr: [2]
   loss: [ce, dce, mse, dmse1]
   period: [40, 80]
   amplitude: [1, 3]
@@ -127,7 +127,7 @@ describe('results, report and cancel on the real dev server', () => {
       const { page } = b;
       const charts = page.locator('figure.chart > svg');
       const count = await charts.count();
-      expect(count).toBe(2 + 4 + 2); // accuracy x2, sharpness per loss, heatmap per dynamical loss
+      expect(count).toBe(2 + 4 + 2 + 2); // accuracy x2, sharpness per loss, heatmap per dynamical loss, instability x2
       for (let i = 0; i < count; i++) {
         const box = await charts.nth(i).boundingBox();
         expect(box!.width, `chart ${i}`).toBeGreaterThan(100);
@@ -142,6 +142,18 @@ describe('results, report and cancel on the real dev server', () => {
       expect(findings[0]).toMatch(/\bdce\b.*\bce\b/);
       expect(findings[1]).toMatch(/\bdmse1\b.*\bmse\b/);
       await expect(page.locator('#metadata').innerText()).resolves.toContain(out.sweepId);
+      // Instability: a row per loss (one lr) of the drawn trials; some cross 2/eta, and both figures are drawn.
+      const unstable = await page.locator('#instability-table tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => ({ loss: tr.getAttribute('data-loss'), lr: tr.getAttribute('data-lr'), crossed: Number(tr.children[3].textContent) })),
+      );
+      expect(unstable.map((r) => `${r.loss} ${r.lr}`)).toEqual(['ce 2', 'dce 2', 'mse 2', 'dmse1 2']);
+      expect(unstable.some((r) => r.crossed > 0)).toBe(true);
+      for (const id of ['chart-instability-raster', 'chart-instability-phase']) {
+        const svg = page.locator(`#${id} > svg`);
+        await expect(svg.locator('text').allInnerTexts()).resolves.not.toContain('no data');
+        expect((await svg.boundingBox())!.height, id).toBeGreaterThan(150);
+      }
+      await expect(page.locator('#chart-instability-raster').innerText()).resolves.toMatch(/(dce|dmse1) w=\d+ lr=2 T=\d+ A=\d+ seed \d/);
       const links = await page.locator('a[href]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
       expect(links).toEqual([expect.stringMatching(/\/namespaces\/default\/workflows\/sweep-/)]);
       await page.screenshot({ path: path.join(SHOTS, 'report-e2e.png'), fullPage: true });
