@@ -1,17 +1,15 @@
 /**
- * Throughput benchmark (issue "Throughput"): every engine/backend available, single trial and packed (K = 16),
- * on R1 (w 100, 300 points), R2 (w 1000, 300 points), R3 (w 100, 3000 points); the numpy peer on the same
- * workloads in the same run, and the ratio to it; the sharpness overhead of the fast engine; the end-to-end
- * 64-trial sweep through the orchestrator at worker concurrency 1 and 2 against in-process and the peer.
- *
- *   npm run bench [-- --json] [--quick | --full] [--engines reference,fast,tfjs] [--workloads R1,R2,R3]
- *                 [--ks 1,16] [--no-peer] [--no-sharpness] [--sharpness-tolerance 1e-3]
- *                 [--sharpness-min-order 10] [--sharpness-cold-every 10] [--sharpness-steps N]
- *                 [--sweep | --no-sweep | --sweep-only] [--sweep-steps 3000] [--sweep-concurrency 1,2]
+ * Throughput benchmark (issue "Throughput"): every engine/backend available (the tfjs engine on its native
+ * TensorFlow backend too, when built: docs/native.md), single trial and packed (K = 16), on R1 (w 100, 300
+ * points), R2 (w 1000, 300 points), R3 (w 100, 3000 points); the numpy and JAX peers on the same workloads in the
+ * same run, the ratio to each and, per workload, of the fast engine to the best peer; GFLOP/s against the
+ * single-core sgemm peak measured in the same run; the sharpness overhead of the fast engine; the end-to-end
+ * 64-trial sweep through the orchestrator at worker concurrency 1 and 2 against in-process and the numpy peer.
+ * Options: `npm run bench -- --help` (declared in parseArgs below, with their defaults).
  *
  * Figures are per core: every engine here runs on one thread (the tfjs wasm backend has no threads in Node;
- * the peer runs with one BLAS thread). Throughput is trial-steps/s = K x steps / s of `kernel.step` (the
- * fused full-batch gradient step of every trial), the median of several timed repetitions.
+ * TensorFlow's pools are set to one thread; the peers run on one core). Throughput is trial-steps/s = K x steps / s
+ * of `kernel.step` (the fused full-batch gradient step of every trial), the median of several timed repetitions.
  * Sharpness overhead: the fast engine's trainPack with sharpness every 25 steps (Lanczos, order <= 20, warm-started
  * with the grid's default tolerance, minimum order and cold-check cadence unless given; dynamical losses need two
  * eigenproblems, static and dynamic) minus the same
@@ -19,6 +17,8 @@
  * The sweep benchmark (bench/sweep.ts) runs by default (not with --quick); it needs the Temporal CLI binary.
  */
 import os from 'node:os';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
 import { createReferenceKernel } from '../core/engines/reference-kernel.js';
 import { createFastKernel, fastAvailable, FAST_BACKEND } from '../core/engines/fast-kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../core/data.js';
@@ -26,7 +26,7 @@ import { initParams } from '../core/model.js';
 import type { KernelFactory } from '../core/kernel.js';
 import type { Engine, LossName, Pack, TrialConfig } from '../core/types.js';
 import { WORKLOADS, flopsPerTrialStep, points, type Workload } from './workloads.js';
-import { runPeer, type PeerResult } from './peer.js';
+import { PEERS, ensurePeer, runPeer, sgemmPeak, type PeerName, type PeerResult, type SgemmPeak } from './peer.js';
 import { DEFAULT_SHARPNESS_COLD_EVERY, DEFAULT_SHARPNESS_MIN_ORDER, DEFAULT_SHARPNESS_TOLERANCE } from '../core/sharpness.js';
 import { runSweepBench, type SweepBench } from './sweep.js';
 import { trainPack } from '../core/train.js';
@@ -39,7 +39,11 @@ interface Options {
   engines: string[];
   workloads: Workload[];
   ks: number[];
-  peer: boolean;
+  /** Peers to run (none with --no-peer). */
+  peers: PeerName[];
+  /** Measure the single-core sgemm peak, with n x n matrices. */
+  sgemm: boolean;
+  sgemmN: number;
   sharpness: boolean;
   reps: number;
   repSeconds: number;
@@ -52,39 +56,65 @@ interface Options {
   /** End-to-end sweep benchmark (bench/sweep.ts). */
   sweep: boolean;
   sweepOnly: boolean;
+  sweepSteps: number;
+  sweepConcurrency: number[];
 }
 
-/** Value of --flag in the process arguments. */
-function valOf(f: string): string | undefined {
-  const argv = process.argv;
-  const i = argv.indexOf(`--${f}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : undefined;
-}
+const list = (x: string): string[] => x.split(',').map((v) => v.trim()).filter(Boolean);
 
 function parseArgs(argv: string[]): Options {
-  const has = (f: string) => argv.includes(`--${f}`);
-  const val = (f: string) => {
-    const i = argv.indexOf(`--${f}`);
-    return i >= 0 && i + 1 < argv.length ? argv[i + 1] : undefined;
-  };
-  const mode = has('quick') ? 'quick' : has('full') ? 'full' : 'default';
-  const ids = (val('workloads') ?? 'R1,R2,R3').split(',');
+  const a = yargs(argv)
+    .scriptName('npm run bench --')
+    .strict()
+    .options({
+      json: { type: 'boolean', default: false, describe: 'one JSON object (schema dynsweep.bench/2) on stdout, progress on stderr' },
+      quick: { type: 'boolean', describe: '3 x 0.1 s repetitions, 100-step overhead runs, no sweep' },
+      full: { type: 'boolean', describe: '9 x 0.5 s repetitions, tfjs cpu too, 500-step overhead runs, 6000-step sweep' },
+      engines: { type: 'string', default: 'reference,fast,tfjs', describe: 'engines to measure' },
+      workloads: { type: 'string', default: 'R1,R2,R3', describe: 'workloads (bench/workloads.ts)' },
+      ks: { type: 'string', default: '1,16', describe: 'pack sizes K' },
+      peer: { type: 'boolean', default: true, describe: 'run the peers (--no-peer: none)' },
+      peers: { type: 'string', default: PEERS.join(','), describe: 'which peers (../shared/bench/<name>_peer.py; JAX is pip-installed when missing)' },
+      sgemm: { type: 'boolean', default: true, describe: 'measure the single-core float32 sgemm peak (numpy, one thread)' },
+      'sgemm-n': { type: 'number', default: 2048, describe: 'matrix size of the sgemm peak' },
+      sharpness: { type: 'boolean', default: true, describe: 'sharpness overhead of the fast engine' },
+      'sharpness-tolerance': { type: 'number', default: DEFAULT_SHARPNESS_TOLERANCE, describe: 'warm Lanczos tolerance (0: cold, full order)' },
+      'sharpness-min-order': { type: 'number', default: DEFAULT_SHARPNESS_MIN_ORDER, describe: 'warm Lanczos minimum order' },
+      'sharpness-cold-every': { type: 'number', default: DEFAULT_SHARPNESS_COLD_EVERY, describe: 'cold check every this many measurements (0: none)' },
+      'sharpness-steps': { type: 'number', describe: 'steps of each overhead run (default 100 quick, 200, 500 full)' },
+      sweep: { type: 'boolean', describe: 'the end-to-end sweep (default: on, off with --quick)' },
+      'sweep-only': { type: 'boolean', default: false, describe: 'just the end-to-end sweep' },
+      'sweep-steps': { type: 'number', describe: 'steps per trial of the sweep (default 3000, 6000 full)' },
+      'sweep-concurrency': { type: 'string', default: '1,2', describe: 'worker concurrencies of the sweep' },
+    })
+    .conflicts('quick', 'full')
+    .help()
+    .parseSync();
+  const mode = a.quick ? 'quick' : a.full ? 'full' : 'default';
+  const ids = list(a.workloads);
+  const peers = list(a.peers);
+  const unknown = peers.filter((p) => !(PEERS as readonly string[]).includes(p));
+  if (unknown.length) throw new Error(`--peers: unknown ${unknown.join(', ')} (known: ${PEERS.join(', ')})`);
   return {
-    json: has('json'),
+    json: a.json,
     mode,
-    engines: (val('engines') ?? 'reference,fast,tfjs').split(','),
+    engines: list(a.engines),
     workloads: WORKLOADS.filter((w) => ids.includes(w.id)),
-    ks: (val('ks') ?? '1,16').split(',').map(Number),
-    peer: !has('no-peer'),
-    sharpness: !has('no-sharpness'),
+    ks: list(a.ks).map(Number),
+    peers: a.peer ? (peers as PeerName[]) : [],
+    sgemm: a.sgemm,
+    sgemmN: a['sgemm-n'],
+    sharpness: a.sharpness,
     reps: mode === 'quick' ? 3 : mode === 'full' ? 9 : 5,
     repSeconds: mode === 'quick' ? 0.1 : mode === 'full' ? 0.5 : 0.25,
-    sharpSteps: Number(val('sharpness-steps') ?? (mode === 'quick' ? 100 : mode === 'full' ? 500 : 200)),
-    sharpTolerance: Number(val('sharpness-tolerance') ?? DEFAULT_SHARPNESS_TOLERANCE),
-    sharpMinOrder: Number(val('sharpness-min-order') ?? DEFAULT_SHARPNESS_MIN_ORDER),
-    sharpColdEvery: Number(val('sharpness-cold-every') ?? DEFAULT_SHARPNESS_COLD_EVERY),
-    sweep: !has('no-sweep') && (has('sweep') || has('sweep-only') || mode !== 'quick'),
-    sweepOnly: has('sweep-only'),
+    sharpSteps: a['sharpness-steps'] ?? (mode === 'quick' ? 100 : mode === 'full' ? 500 : 200),
+    sharpTolerance: a['sharpness-tolerance'],
+    sharpMinOrder: a['sharpness-min-order'],
+    sharpColdEvery: a['sharpness-cold-every'],
+    sweep: a.sweep ?? (a['sweep-only'] || mode !== 'quick'),
+    sweepOnly: a['sweep-only'],
+    sweepSteps: a['sweep-steps'] ?? (mode === 'full' ? 6000 : 3000),
+    sweepConcurrency: list(a['sweep-concurrency']).map(Number),
   };
 }
 
@@ -106,8 +136,19 @@ interface Cell {
   trialStepsPerS: number;
   gflops: number;
   repetitions: number[];
-  peerTrialStepsPerS: number | null;
-  ratioToPeer: number | null;
+  /** Each peer's trial-steps/s at the same workload and K, and this cell's ratio to it. */
+  peers: Partial<Record<PeerName, { trialStepsPerS: number; ratio: number }>>;
+  /** gflops over the single-core sgemm peak measured in this run. */
+  fractionOfSgemmPeak: number | null;
+}
+
+/** Per workload: the fast engine at its best K against the best peer at its best K. */
+interface VersusBestPeer {
+  workload: Workload['id'];
+  fast: { K: number; trialStepsPerS: number; gflops: number; fractionOfSgemmPeak: number | null } | null;
+  bestPeer: { peer: PeerName; K: number; trialStepsPerS: number } | null;
+  /** fast / best peer. */
+  ratio: number | null;
 }
 
 
@@ -335,27 +376,44 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
 const fmt = (x: number | null, d = 0) => (x === null ? '-' : x.toFixed(d));
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseArgs(hideBin(process.argv));
   const t0 = performance.now();
   if (o.sweepOnly) {
     o.engines = [];
-    o.peer = false;
+    o.peers = [];
     o.sharpness = false;
+    o.sgemm = false;
   }
+  // Per-core figures for the native TensorFlow backend too: one thread in each of its pools (read when
+  // TensorFlow starts, so before the tfjs engine loads); and no oneDNN notices in the table.
+  process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+  process.env.TF_NUM_INTEROP_THREADS ??= '1';
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   const { list, skipped } = await contenders(o);
   for (const s of skipped) log(o, `skip ${s.engine}: ${s.reason}`);
 
   const peers: PeerResult[] = [];
-  if (o.peer) {
+  for (const name of o.peers) {
+    const missing = ensurePeer(name, (m) => log(o, m));
+    if (missing) {
+      skipped.push({ engine: `peer/${name}`, reason: missing });
+      log(o, `skip peer ${name}: ${missing}`);
+      continue;
+    }
     for (const w of o.workloads) {
       for (const K of o.ks) {
-        const p = runPeer(w, K, Math.max(o.repSeconds, 0.2), o.mode === 'quick' ? 1 : 3);
+        const p = runPeer(name, w, K, Math.max(o.repSeconds, 0.2), o.mode === 'quick' ? 1 : 3);
         peers.push(p);
-        log(o, `peer ${w.id} K=${K}: ${p.error ?? `${fmt(p.trialStepsPerS)} trial-steps/s`}`);
+        log(o, `peer ${name} ${w.id} K=${K}: ${p.error ?? `${fmt(p.trialStepsPerS)} trial-steps/s, ${fmt(p.gflops, 2)} GFLOP/s`}`);
       }
     }
   }
-  const peerOf = (w: Workload, K: number) => peers.find((p) => p.workload === w.id && p.K === K)?.trialStepsPerS ?? null;
+  let peak: SgemmPeak | null = null;
+  if (o.sgemm) {
+    peak = sgemmPeak(o.sgemmN, 5);
+    log(o, `sgemm peak (numpy float32 ${o.sgemmN}^2, one core, median of 5): ${peak.error ?? `${fmt(peak.gflops, 1)} GFLOP/s`}`);
+  }
+  const ofPeak = (gflops: number) => (peak?.gflops ? gflops / peak.gflops : null);
 
   const cells: Cell[] = [];
   for (const c of list) {
@@ -364,16 +422,37 @@ async function main(): Promise<void> {
       for (const K of o.ks) {
         const reps = await measure(c, w, K, o);
         const rate = median(reps);
-        const peer = peerOf(w, K);
+        const gflops = (rate * flopsPerTrialStep(w)) / 1e9;
+        const vs: Cell['peers'] = {};
+        for (const p of peers) {
+          if (p.workload === w.id && p.K === K && p.trialStepsPerS) vs[p.peer] = { trialStepsPerS: p.trialStepsPerS, ratio: rate / p.trialStepsPerS };
+        }
         const cell: Cell = {
           engine: c.engine, backend: c.backend, workload: w.id, width: w.width, points: points(w), K,
-          trialStepsPerS: rate, gflops: (rate * flopsPerTrialStep(w)) / 1e9, repetitions: reps,
-          peerTrialStepsPerS: peer, ratioToPeer: peer ? rate / peer : null,
+          trialStepsPerS: rate, gflops, repetitions: reps, peers: vs, fractionOfSgemmPeak: ofPeak(gflops),
         };
         cells.push(cell);
-        log(o, `${c.engine}/${c.backend} ${w.id} K=${K}: ${fmt(rate)} trial-steps/s, ${fmt(cell.gflops, 2)} GFLOP/s, x${fmt(cell.ratioToPeer, 2)} vs numpy`);
+        const ratios = PEERS.map((n) => `x${fmt(vs[n]?.ratio ?? null, 2)} vs ${n}`).join(', ');
+        log(o, `${c.engine}/${c.backend} ${w.id} K=${K}: ${fmt(rate)} trial-steps/s, ${fmt(gflops, 2)} GFLOP/s, ${ratios}`);
       }
     }
+  }
+
+  const versus: VersusBestPeer[] = o.workloads.map((w) => {
+    const best = <T extends { trialStepsPerS: number | null }>(xs: T[]) =>
+      xs.filter((x) => x.trialStepsPerS).sort((a, b) => (b.trialStepsPerS ?? 0) - (a.trialStepsPerS ?? 0))[0];
+    const f = best(cells.filter((c) => c.engine === 'fast' && c.workload === w.id));
+    const p = best(peers.filter((x) => x.workload === w.id));
+    return {
+      workload: w.id,
+      fast: f ? { K: f.K, trialStepsPerS: f.trialStepsPerS, gflops: f.gflops, fractionOfSgemmPeak: f.fractionOfSgemmPeak } : null,
+      bestPeer: p?.trialStepsPerS ? { peer: p.peer, K: p.K, trialStepsPerS: p.trialStepsPerS } : null,
+      ratio: f && p?.trialStepsPerS ? f.trialStepsPerS / p.trialStepsPerS : null,
+    };
+  });
+  for (const v of versus) {
+    if (!v.fast || !v.bestPeer) continue;
+    log(o, `${v.workload}: fast (K=${v.fast.K}) ${fmt(v.fast.trialStepsPerS)} trial-steps/s = x${fmt(v.ratio, 2)} the best peer (${v.bestPeer.peer} K=${v.bestPeer.K}, ${fmt(v.bestPeer.trialStepsPerS)}); ${fmt(v.fast.gflops, 2)} GFLOP/s${v.fast.fractionOfSgemmPeak === null ? '' : ` = ${fmt(100 * v.fast.fractionOfSgemmPeak, 1)}% of the sgemm peak`}`);
   }
 
   const overheads: Overhead[] = [];
@@ -394,9 +473,9 @@ async function main(): Promise<void> {
   let sweep: SweepBench | null = null;
   if (o.sweep) {
     sweep = await runSweepBench({
-      steps: Number(valOf('sweep-steps') ?? (o.mode === 'full' ? 6000 : 3000)),
-      concurrencies: (valOf('sweep-concurrency') ?? '1,2').split(',').map(Number),
-      peer: o.peer,
+      steps: o.sweepSteps,
+      concurrencies: o.sweepConcurrency,
+      peer: o.peers.includes('numpy'),
       log: (m) => log(o, m),
     });
     if (sweep.error) log(o, `sweep bench: ${sweep.error}`);
@@ -406,15 +485,17 @@ async function main(): Promise<void> {
   }
 
   const result = {
-    schema: 'dynsweep.bench/1',
+    schema: 'dynsweep.bench/2',
     mode: o.mode,
     machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${os.platform()}-${os.arch()}` },
     perCore: true,
     flopsFormula: '2 N (d w + w C) x 3 per trial-step (forward + two backward products; the peer\'s count)',
     workloads: o.workloads.map((w) => ({ ...w, points: points(w), flopsPerTrialStep: flopsPerTrialStep(w) })),
     skipped,
-    peer: peers,
+    peers,
+    sgemmPeak: peak,
     results: cells,
+    fastVersusBestPeer: versus,
     sharpnessOverhead: overheads,
     sweep,
     seconds: (performance.now() - t0) / 1000,
@@ -423,10 +504,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else {
     log(o, '');
-    log(o, 'engine/backend          wl   K   trial-steps/s  GFLOP/s  numpy  ratio');
+    log(o, 'engine/backend          wl   K   trial-steps/s  GFLOP/s  %peak  numpy  ratio    jax  ratio');
     for (const c of cells) {
-      log(o, `${`${c.engine}/${c.backend}`.padEnd(22)}  ${c.workload}  ${String(c.K).padStart(2)}  ${fmt(c.trialStepsPerS).padStart(13)}  ${fmt(c.gflops, 2).padStart(7)}  ${fmt(c.peerTrialStepsPerS).padStart(5)}  ${fmt(c.ratioToPeer, 2).padStart(5)}`);
+      const peerCols = PEERS.map((n) => `${fmt(c.peers[n]?.trialStepsPerS ?? null).padStart(5)}  ${fmt(c.peers[n]?.ratio ?? null, 2).padStart(5)}`).join('  ');
+      const pct = c.fractionOfSgemmPeak === null ? null : 100 * c.fractionOfSgemmPeak;
+      log(o, `${`${c.engine}/${c.backend}`.padEnd(22)}  ${c.workload}  ${String(c.K).padStart(2)}  ${fmt(c.trialStepsPerS).padStart(13)}  ${fmt(c.gflops, 2).padStart(7)}  ${fmt(pct, 1).padStart(5)}  ${peerCols}`);
     }
+    log(o, '');
+    log(o, 'workload  fast best (K)   best peer (K)        fast / best peer');
+    for (const v of versus) {
+      const peer = v.bestPeer ? `${fmt(v.bestPeer.trialStepsPerS)} ${v.bestPeer.peer} (${v.bestPeer.K})` : '-';
+      log(o, `${v.workload.padEnd(8)}  ${(v.fast ? `${fmt(v.fast.trialStepsPerS)} (${v.fast.K})` : '-').padEnd(14)}  ${peer.padEnd(19)}  ${fmt(v.ratio, 2)}`);
+    }
+    if (peak?.gflops) log(o, `sgemm peak ${fmt(peak.gflops, 1)} GFLOP/s (numpy ${peak.numpy}, float32 ${peak.n}^2, one core)`);
     log(o, `total ${result.seconds.toFixed(0)} s`);
   }
 }
