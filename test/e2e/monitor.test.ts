@@ -18,7 +18,7 @@ const grid = `name: monitor-e2e
 dataset:
   pointsPerClass: 20
 training:
-  steps: 120000
+  steps: 400000
   finalStaticSteps: 1000
   evalEvery: 500
   sharpnessEvery: 100
@@ -111,6 +111,12 @@ describe('live instability monitor', () => {
     const sj = lastJson<{ monitor: typeof m | null }>(status);
     expect(sj.monitor?.total.trials).toBeGreaterThanOrEqual(m.total.trials);
     expect(sj.monitor!.total.crossed).toBeGreaterThanOrEqual(1);
+
+    // sweep status --watch follows it to the end with the monitor on its progress line (stderr).
+    const watch = await runCli(['status', s.sweepId, '--watch'], env);
+    expect(watch.code, watch.stderr).toBe(0);
+    expect(watch.stderr).toMatch(/\| above 2\/η \d+\/\d+ now \| crossed \d+\/\d+ \| blow-ups \d+\n/);
+    expect(watch.stdout).toMatch(/instability: 0 of 0 training trials above 2\/η now; \d+ of 16 crossed it[\s\S]*most unstable cells[\s\S]*dce w=8 lr=10 T=40 A=5/);
 
     // The end: every trial counted once; the totals are those of the records in the store.
     await handle.result();

@@ -6,6 +6,8 @@ import { trainPack } from '../../core/train.js';
 import { liveMonitor, packAggregate } from '../../activities/monitor.js';
 import { emptyAggregate, mergeAggregates, monitorEveryS, SweepMonitor, TOP_CELLS, type MonitorAggregate, type MonitorUpdate } from '../../workflows/monitor.js';
 import { packOf, trialConfig } from './science-helpers.js';
+import { monitorMarkdown } from '../../workflows/details.js';
+import { monitorLines, monitorSummary } from '../../cli/render.js';
 
 /** A trace with the given ratios at steps 0, 10, 20, ... (lr 1: lambda = 2 * ratio). */
 function trace(eos: (number | null)[]): SharpnessTrace {
@@ -287,5 +289,25 @@ describe('the trainer reports the monitor on its progress hook', () => {
     expect(mse.records[1].diverged).toBe(true);
     expect(mse.last[1].crossings).toBeGreaterThan(0);
     expect(mse.last[1].divergedAt).toBe(mse.records[1].divergedAtStep);
+  });
+});
+
+describe('the monitor for people', () => {
+  const view = {
+    live: agg({ trials: 8, aboveNow: 3 }),
+    total: agg({ trials: 12, crossed: 5, crossings: 9, diverged: 1, spiked: 2, maxEos: 4.1234, top: [cell('dce w=8 lr=10 T=40 A=5', 4.1234, { trials: 4, crossings: 7, diverged: 1, aboveNow: 3 })] }),
+  };
+
+  it('web UI markdown: the counts row and a row per unstable cell', () => {
+    const md = monitorMarkdown(view).join('\n');
+    expect(md).toContain('| 3 | 8 | 5 of 12 | 9 | 1 | 2 | 4.12 |');
+    expect(md).toContain('| dce w=8 lr=10 T=40 A=5 | 4 | 4.12 | 7 | 1 | 3 |');
+  });
+
+  it('terminal: one short progress token, and lines with the cells', () => {
+    expect(monitorSummary(view)).toBe('above 2/η 3/8 now | crossed 5/12 | blow-ups 1');
+    const lines = monitorLines(view);
+    expect(lines[0]).toBe('instability: 3 of 8 training trials above 2/η now; 5 of 12 crossed it (9 crossings), 1 diverged, 2 with loss spikes; max λmax·η/2 4.12');
+    expect(lines[2]).toMatch(/^ {2}dce w=8 lr=10 T=40 A=5 +4 +4\.12 +7 +1 +3$/);
   });
 });
