@@ -47,13 +47,9 @@ export function rateOf(elapsedS: number, done: number): string {
   return done > 0 ? `${(done / elapsedS).toFixed(2)} trials/s` : '…';
 }
 
-/** The instability monitor in one line: trials beyond 2/eta now, crossed and diverged so far, the worst cell. */
+/** The instability monitor's counts, short enough for the progress line: trials beyond 2/eta now, crossed and blown up so far. */
 export function monitorSummary(m: MonitorView): string {
-  const worst = m.total.top[0];
-  return (
-    `above 2/η ${m.live.aboveNow}/${m.live.trials} now | crossed ${m.total.crossed}/${m.total.trials} | blow-ups ${m.total.diverged}` +
-    (worst ? ` | worst ${worst.label} (λη/2 ${fmtRatio(worst.maxEos)})` : '')
-  );
+  return `above 2/η ${m.live.aboveNow}/${m.live.trials} now | crossed ${m.total.crossed}/${m.total.trials} | blow-ups ${m.total.diverged}`;
 }
 
 /** The instability monitor as a few lines of text: the counts, then the most unstable cells. */

@@ -28,7 +28,10 @@ export const handle = handler(async (args: StatusArgs) => {
 
     if (args.watch && desc.status.name === 'RUNNING' && resultsUri) {
       const result = await followSweep(handle, resultsUri, !args.json);
-      process.stdout.write(args.json ? `${JSON.stringify({ ...result, workflowId, uiUrl })}\n` : renderResult(result, uiUrl));
+      // The progress line has the monitor's counts; the end adds its cells (while the workflow still answers).
+      const monitor = (await withTimeout(handle.query(progressQuery), 3000).catch(() => null))?.monitor;
+      const cells = monitor && monitor.total.trials > 0 ? `${monitorLines(monitor).join('\n')}\n` : '';
+      process.stdout.write(args.json ? `${JSON.stringify({ ...result, workflowId, uiUrl, monitor: monitor ?? null })}\n` : renderResult(result, uiUrl) + cells);
       return result.status === 'completed' ? EXIT_OK : EXIT_FAILED;
     }
     const out = {
