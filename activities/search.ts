@@ -4,16 +4,16 @@
  * sweep's own trainPack trains them and finalizeSweep aggregates them; only the bracket logic is the search's.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { codeVersions, datasetOf, GridError, parseGrid, planPacks, type GridSpec } from '../core/grid/index.js';
-import { datasetCeilings } from '../core/data.js';
+import { codeVersions, datasetOf, GridError, parseGrid, planPacks, resolveGrid, type ResolvedGrid } from '../core/grid/index.js';
 import type { Store } from '../core/store.js';
 import type { SearchCell, TrialRecord } from '../core/types.js';
 import { mapLimit } from '../core/map-limit.js';
 import { applyRound, planRound } from '../core/search/bracket.js';
-import { judgeRound, roundTrials, searchCellsOf, searchSetupOf } from '../core/search/round.js';
+import { judgeRound, roundTrials, searchCellsOf, searchGridOf, searchSetupOf, type SearchGrid } from '../core/search/round.js';
 import type { ThresholdInput } from '../core/thresholds.js';
 import { gridHash, nameOf, type Manifest, type PackPlan } from '../results/manifest.js';
 import { GRID_KEY, MANIFEST_KEY, packPlanKey, recordKey, THRESHOLDS_KEY } from '../results/layout.js';
+import { readLocation } from '../storage/read-location.js';
 import { readPackSummary } from '../results/pack-summary.js';
 import { trialRow, type TrialRow } from '../results/tables.js';
 import { thresholdInputOfRow } from '../results/rows.js';
@@ -23,11 +23,16 @@ import type { PlanInput, SearchActivities, SearchFinishInput, SearchRoundInput }
 export const SEARCH_KEY = 'search.json';
 /** search/rounds/NNNN.json: what one round asked for and the packs it planned. */
 export const roundKey = (round: number) => `search/rounds/${String(round).padStart(4, '0')}.json`;
+/** search/grid.json: the resolved grid, its data's ceilings and input dimension (core/search/round.ts SearchGrid). */
+export const SEARCH_GRID_KEY = 'search/grid.json';
 
-async function gridOf(store: Store): Promise<GridSpec> {
-  const text = await store.getText(GRID_KEY);
-  if (text === null) throw new Error(`${store.uri}: ${GRID_KEY} is missing; was the search planned?`);
-  return parseGrid(text, GRID_KEY);
+async function gridOf(store: Store): Promise<SearchGrid> {
+  const text = await store.getText(SEARCH_GRID_KEY);
+  if (text !== null) return JSON.parse(text) as SearchGrid;
+  // Searches planned before search/grid.json was written: their grid.yaml, read again.
+  const yaml = await store.getText(GRID_KEY);
+  if (yaml === null) throw new Error(`${store.uri}: ${SEARCH_GRID_KEY} is missing; was the search planned?`);
+  return searchGridOf(await resolveGrid(parseGrid(yaml, GRID_KEY), yaml, GRID_KEY, readLocation));
 }
 
 /** A round's rows: its pack summaries, or the records of a pack without one (it failed). */
@@ -43,8 +48,8 @@ async function roundRows(store: Store, gridHash: string, from: number, to: numbe
   return rows.flat();
 }
 
-export function searchReport(input: SearchFinishInput, spec: GridSpec) {
-  const setup = searchSetupOf(spec);
+export function searchReport(input: SearchFinishInput, grid: SearchGrid) {
+  const setup = searchSetupOf(grid);
   return {
     schema: 'dynsweep.search/1' as const,
     settings: setup.search,
@@ -60,17 +65,21 @@ export function searchReport(input: SearchFinishInput, spec: GridSpec) {
 export function createSearchActivities(deps: { openStore(uri: string): Store }): SearchActivities {
   return {
     async planSearch(input: PlanInput) {
-      let spec: GridSpec;
+      // A file or digits dataset is read and hashed once, here, as planSweep does (results/manifest.ts writePlan).
+      let resolved: ResolvedGrid;
       try {
-        spec = parseGrid(input.gridYaml, input.gridFile);
+        resolved = await resolveGrid(parseGrid(input.gridYaml, input.gridFile), input.gridYaml, input.gridFile, readLocation);
       } catch (err) {
         if (err instanceof GridError) throw ApplicationFailure.nonRetryable(err.message, 'GridError');
         throw err;
       }
+      const { spec } = resolved;
       if (!spec.search) throw ApplicationFailure.nonRetryable(`${input.gridFile}: no search block; start it as a sweep`, 'GridError');
       const store = deps.openStore(input.resultsUri);
+      const grid = searchGridOf(resolved);
       await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
-      const setup = searchSetupOf(spec);
+      await store.put(SEARCH_GRID_KEY, JSON.stringify(grid), 'application/json');
+      const setup = searchSetupOf(grid);
       const ex = spec.execution;
       return {
         name: nameOf(spec, input.gridFile),
@@ -89,8 +98,9 @@ export function createSearchActivities(deps: { openStore(uri: string): Store }):
     async searchRound(input: SearchRoundInput) {
       const ctx = Context.current();
       const store = deps.openStore(input.resultsUri);
-      const spec = await gridOf(store);
-      const setup = searchSetupOf(spec);
+      const grid = await gridOf(store);
+      const { spec } = grid;
+      const setup = searchSetupOf(grid);
       let cells = input.cells;
       let judgedTrials = 0;
       let judgedTrialSteps = 0;
@@ -130,8 +140,8 @@ export function createSearchActivities(deps: { openStore(uri: string): Store }):
 
     async finishSearch(input: SearchFinishInput) {
       const store = deps.openStore(input.resultsUri);
-      const spec = await gridOf(store);
-      const dataset = datasetOf(spec);
+      const grid = await gridOf(store);
+      const { spec } = grid;
       // The plan finalizeSweep merges: every round's packs, as if one sweep had planned them.
       const manifest: Manifest = {
         schema: 'dynsweep.manifest/2',
@@ -139,12 +149,12 @@ export function createSearchActivities(deps: { openStore(uri: string): Store }):
         name: input.name,
         gridHash: input.gridHash,
         versions: codeVersions({ engine: spec.engine, init: spec.model.init }),
-        dataset,
-        achievable: datasetCeilings(dataset),
+        dataset: datasetOf(spec),
+        achievable: grid.ceilings,
         totalTrials: input.cells.reduce((n, c) => n + c.trials, 0),
         packCount: input.packCount,
       };
-      await store.put(SEARCH_KEY, JSON.stringify(searchReport(input, spec), null, 2), 'application/json');
+      await store.put(SEARCH_KEY, JSON.stringify(searchReport(input, grid), null, 2), 'application/json');
       await store.put(MANIFEST_KEY, JSON.stringify(manifest, null, 2), 'application/json');
     },
 

@@ -6,17 +6,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseGrid } from '../core/grid/index.js';
+import { parseGrid, resolveGrid } from '../core/grid/index.js';
 import { runSearch } from '../core/search/bracket.js';
-import { judgeRound, searchCellsOf, searchSetupOf } from '../core/search/round.js';
+import { judgeRound, searchCellsOf, searchGridOf, searchSetupOf } from '../core/search/round.js';
 import { findThresholds, thresholdArgsOf, thresholdInputFromRecord } from '../core/thresholds.js';
 import type { TrialRecord } from '../core/types.js';
+import { readLocation } from '../storage/read-location.js';
 
 const [folder, factor = '4', rungs = '3', precision = '0.1'] = process.argv.slice(2);
 const text = readFileSync(path.join(folder, 'grid.yaml'), 'utf8');
 const yaml = `${text}\nsearch: { kind: threshold, widths: listed, factor: ${factor}, rungs: ${rungs}, precision: ${precision} }\n`;
-const spec = parseGrid(yaml, 'grid.yaml');
-const setup = searchSetupOf(spec);
+const { spec, ceilings, data } = await resolveGrid(parseGrid(yaml, 'grid.yaml'), yaml, path.join(folder, 'grid.yaml'), readLocation);
+const setup = searchSetupOf(searchGridOf({ spec, ceilings, data }));
 const records = readdirSync(path.join(folder, 'trials')).map((f) => JSON.parse(readFileSync(path.join(folder, 'trials', f), 'utf8')) as TrialRecord);
 const inputs = records.map(thresholdInputFromRecord);
 const asked = new Set<string>();

@@ -2,15 +2,34 @@
  * A threshold search against a grid: its cells, the trials of a round (the grid's own trials, so the same ids) and
  * the verdicts of a round's records, by the thresholds' own criterion and cells (core/thresholds/).
  */
-import { ceilingsOf, generatedData } from '../data.js';
+import type { DatasetCeilings } from '../data.js';
 import { datasetOf, trialsOf } from '../grid/expand.js';
-import type { GridSpec, SearchSpec } from '../grid/schema.js';
+import type { ResolvedGrid } from '../grid/resolve.js';
+import { spiralsShape, type GridSpec, type SearchSpec } from '../grid/schema.js';
 import { paramCount } from '../model.js';
 import { thresholdArgsOf } from '../thresholds.js';
 import { allColumns, buildCells, cellKeyOf, cellLabel, medianOver, scratchFor } from '../thresholds/cells.js';
 import { levelOf, meets, resolveCriterion, type ThresholdCriterion, type ThresholdInput } from '../thresholds/criterion.js';
 import type { SearchCell, SearchPoint, Trial, TrialConfig } from '../types.js';
 import { geometryOf, newCell, type RoundRequest, type SearchGeometry } from './bracket.js';
+
+/**
+ * What a search needs of its grid, for any dataset: the resolved spec (a file or digits dataset's defaults and
+ * content hashes written in, so trial ids are the full grid's), the data's accuracy ceilings and its input
+ * dimension. Taken once from resolveGrid when the search is planned and kept in the store, so later rounds never
+ * read the data again.
+ */
+export interface SearchGrid {
+  spec: GridSpec;
+  ceilings: DatasetCeilings;
+  inputDim: number;
+}
+
+export function searchGridOf(resolved: Pick<ResolvedGrid, 'spec' | 'ceilings' | 'data'>): SearchGrid {
+  const inputDim = resolved.data?.train.d ?? spiralsShape(resolved.spec.dataset)?.inputDim;
+  if (inputDim === undefined) throw new Error('searchGridOf: a file or digits dataset must be resolved with its data (resolveGrid)');
+  return { spec: resolved.spec, ceilings: resolved.ceilings, inputDim };
+}
 
 /** The grid's search settings, criterion and numeric level, and the widths it may train. */
 export interface SearchSetup {
@@ -20,18 +39,16 @@ export interface SearchSetup {
   geometry: SearchGeometry;
 }
 
-export function searchSetupOf(spec: GridSpec): SearchSetup {
+export function searchSetupOf({ spec, ceilings, inputDim }: SearchGrid): SearchSetup {
   if (!spec.search) throw new Error('the grid has no search block');
-  // A generated dataset (spirals): its ceilings and shape are computed here, cheaply.
-  const { train, validation } = generatedData(datasetOf(spec));
-  const c = ceilingsOf(train, validation);
-  const achievable = { trainAcc: c.trainAcc, valAcc: c.valAcc };
+  const achievable = { trainAcc: ceilings.trainAcc, valAcc: ceilings.valAcc };
   const criterion = resolveCriterion(thresholdArgsOf(spec.threshold, achievable).criterion);
+  const classes = datasetOf(spec).classes;
   return {
     search: spec.search,
     criterion,
     level: levelOf(criterion, achievable),
-    geometry: geometryOf(spec.grid.width, spec.search.widths, (w) => paramCount(w, train.classes, train.d)),
+    geometry: geometryOf(spec.grid.width, spec.search.widths, (w) => paramCount(w, classes, inputDim)),
   };
 }
 

@@ -1,10 +1,23 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index.js';
+import { packData } from '../../activities/dataset-cache.js';
+import { createSearchActivities, SEARCH_GRID_KEY } from '../../activities/search.js';
+import type { SearchRoundInput } from '../../activities/contracts.js';
+import { createReferenceEngine } from '../../core/engines/index.js';
+import { expandGrid, parseGrid, resolveGrid } from '../../core/grid/index.js';
 import { geometryOf, ladderOf, newCell, runSearch, type RoundRequest, type SearchGeometry } from '../../core/search/bracket.js';
-import { cellIdOf, judgeRound } from '../../core/search/round.js';
-import { findThresholds, type ThresholdInput } from '../../core/thresholds.js';
+import { cellIdOf, judgeRound, searchGridOf, searchSetupOf } from '../../core/search/round.js';
+import { findThresholds, thresholdInputFromRecord, type ThresholdInput } from '../../core/thresholds.js';
 import { resolveCriterion } from '../../core/thresholds/criterion.js';
 import { paramCount } from '../../core/model.js';
-import type { SearchCell } from '../../core/types.js';
+import type { SearchCell, TrialRecord } from '../../core/types.js';
+import { MANIFEST_KEY, THRESHOLDS_KEY } from '../../results/layout.js';
+import { LocalStore } from '../../storage/local.js';
+import { readLocation } from '../../storage/read-location.js';
 
 /**
  * The search against synthetic result functions with a known threshold: seed s of width w fits (training accuracy
@@ -132,5 +145,92 @@ describe('the search block of grid.yaml', () => {
     expect(() => parseGrid(grid('thresold'), 'g.yaml')).toThrow(GridError);
     expect(() => parseGrid(grid('thresold'), 'g.yaml')).toThrow(/g\.yaml:7:\d+ search/);
     expect(() => parseGrid(grid('{ kind: threshold, factor: 1 }'), 'g.yaml')).toThrow(/g\.yaml:7:\d+ search\.factor/);
+  });
+});
+
+/**
+ * A search on a file dataset (CSV, 3 features, 2 classes: the sign of x1 x2, an XOR, with x3 as noise), through its
+ * activities on a local store, trained in-process by the reference engine, against the full grid on the same data.
+ */
+describe('the search on a file dataset', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-search-file-'));
+  let state = 1;
+  const uniform = () => ((state = (state * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  const rows = Array.from({ length: 80 }, () => [uniform(), uniform(), uniform()]);
+  writeFileSync(path.join(dir, 'xor.csv'), ['x1,x2,x3,label', ...rows.map(([a, b, c]) => `${a.toFixed(4)},${b.toFixed(4)},${c.toFixed(4)},${a * b > 0 ? 'p' : 'n'}`)].join('\n'));
+  const gridFile = path.join(dir, 'g.yaml');
+  const gridYaml = (search: string) => `dataset:
+  kind: file
+  path: xor.csv
+  validation: { fraction: 0.25 }
+training:
+  steps: 300
+  evalEvery: 50
+  sharpnessEvery: 0
+grid:
+  width: [1, 2, 3, 4, 6, 8, 12, 16]
+  lr: [1]
+  loss: [ce]
+  seed: [0, 1, 2]
+threshold: { level: 0.95, bootstrap: 0 }
+engine: reference
+${search}`;
+  const engine = createReferenceEngine();
+  const runner = { run: async (pack: Parameters<typeof engine.trainPack>[0]) => engine.trainPack(pack, { data: await packData(pack.trials[0].config.dataset) }) };
+
+  it('reads the data once at planning, counts P with its input dimension, and finds the full grid\'s P*', { timeout: 60_000 }, async () => {
+    const yaml = gridYaml('search: { kind: threshold, widths: listed }\n');
+    const resolved = await resolveGrid(parseGrid(yaml, gridFile), yaml, gridFile, readLocation);
+    const setup = searchSetupOf(searchGridOf(resolved));
+    expect(setup.geometry.paramsOf(6)).toBe(paramCount(6, 2, 3)); // (3 + 1) 6 + (6 + 1) 2 = 38, not the spirals' 6w + 3
+    expect(setup.level).toBe(0.95);
+
+    const store = new LocalStore(path.join(dir, 'search'), { fsync: false });
+    const search = createSearchActivities({ openStore: () => store });
+    const sweep = createActivities({ openStore: () => store, runner: { run: (pack) => runner.run(pack) } });
+    const env = new MockActivityEnvironment();
+    const plan = await env.run(search.planSearch, { resultsUri: store.uri, sweepId: 's', gridYaml: yaml, gridFile });
+    expect(JSON.parse((await store.getText(SEARCH_GRID_KEY))!)).toMatchObject({ inputDim: 3, ceilings: { trainAcc: resolved.ceilings.trainAcc } });
+
+    // The workflow's loop (workflows/search.ts), without Temporal.
+    let round: SearchRoundInput = { resultsUri: store.uri, sweepId: 's', gridHash: plan.gridHash, round: 1, cells: plan.cells, packOffset: 0, previous: null };
+    const rounds = [];
+    let trialSteps = 0;
+    for (;;) {
+      const r = await env.run(search.searchRound, round);
+      trialSteps += r.judgedTrialSteps;
+      if (r.cellsSearched === 0) {
+        round = { ...round, cells: r.cells };
+        break;
+      }
+      rounds.push({ round: round.round, cells: r.cellsSearched, widths: r.widths, trials: r.trials });
+      for (let i = 0; i < r.packCount; i++) await env.run(sweep.trainPack, { resultsUri: store.uri, sweepId: 's', packIndex: round.packOffset + i, gridHash: plan.gridHash });
+      const toPack = round.packOffset + r.packCount;
+      round = { ...round, round: round.round + 1, cells: r.cells, packOffset: toPack, previous: { requests: r.requests, fromPack: round.packOffset, toPack } };
+    }
+    const finish = { resultsUri: store.uri, sweepId: 's', name: plan.name, gridHash: plan.gridHash, rounds, cells: round.cells, trialSteps, packCount: round.packOffset };
+    await env.run(search.finishSearch, finish);
+    await env.run(sweep.finalizeSweep, { resultsUri: store.uri, sweepId: 's', gridHash: plan.gridHash, failures: [], cancelled: false });
+    await env.run(search.annotateSearch, finish);
+
+    const [cell] = round.cells;
+    expect(cell.outcome).toBe('resolved');
+    const manifest = JSON.parse((await store.getText(MANIFEST_KEY))!) as { dataset: { kind: string }; achievable: { trainAcc: number } };
+    expect(manifest.dataset.kind).toBe('file');
+    expect(manifest.achievable.trainAcc).toBe(resolved.ceilings.trainAcc);
+
+    // The search's trials are the full grid's own (same ids), and the full grid on the same data has the same P*.
+    const fullGrid = expandGrid(resolved.spec);
+    const records = (await store.list('trials/')).map((k) => JSON.parse(readFileSync(path.join(store.uri, k), 'utf8')) as TrialRecord);
+    expect(records.every((r) => fullGrid.some((t) => t.id === r.trialId))).toBe(true);
+    expect(records.length).toBe(cell.trials);
+    expect(records.length).toBeLessThan(fullGrid.length);
+    const full = await Promise.all([...new Set(fullGrid.map((t) => t.config.width))].map((w) => runner.run({ index: 0, width: w, trials: fullGrid.filter((t) => t.config.width === w) })));
+    const fullInputs = full.flat().map((o) => thresholdInputFromRecord(o.record));
+    const gridP = findThresholds(fullInputs, setup.criterion, { bootstrap: 0 }).losses[0].threshold.params;
+    const thresholds = JSON.parse((await store.getText(THRESHOLDS_KEY))!) as { losses: { threshold: { params: number } }[]; search: { trialSteps: number } };
+    expect(gridP).not.toBeNull();
+    expect(thresholds.losses[0].threshold.params).toBe(gridP);
+    expect(thresholds.search.trialSteps).toBe(records.length * 300);
   });
 });
