@@ -38,7 +38,7 @@ export interface TrainPackInput {
   packIndex: number;
   /** Hash of the planned grid: a worker refuses a pack file of another plan (a re-planned sweep id). */
   gridHash: string;
-  /** Least seconds between the pack's instability monitor signals (workflows/monitor.ts monitorEveryS; default 15). */
+  /** Least seconds between the pack's instability monitor signals (workflows/monitor.ts monitorEveryS); absent: no signals. */
   monitorEveryS?: number;
 }
 

@@ -80,8 +80,12 @@ export function liveMonitor(opts: LiveMonitorOptions): { progress(p: EngineProgr
   };
 }
 
-/** The live monitor of the trainPack activity `ctx`: it signals the activity's own workflow through the worker's client. */
+/**
+ * The live monitor of the trainPack activity `ctx`: it signals the activity's own workflow through the worker's client,
+ * every `everyS` seconds at most. Without `everyS` the workflow did not ask for signals (it has no handler): none.
+ */
 export function packMonitor(ctx: Context, packIndex: number, configs: readonly TrialConfig[], everyS?: number): ReturnType<typeof liveMonitor> {
+  if (everyS === undefined) return { progress: () => {}, close: async () => {} };
   const workflowId = ctx.info.workflowExecution?.workflowId;
   return liveMonitor({
     packIndex,

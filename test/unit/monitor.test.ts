@@ -3,7 +3,7 @@ import { instabilityOf, schedulePosition, StabilityTracker, trialCell } from '..
 import type { Curves, SharpnessTrace, TrialConfig, TrialStability } from '../../core/types.js';
 import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
 import { trainPack } from '../../core/train.js';
-import { liveMonitor, packAggregate } from '../../activities/monitor.js';
+import { liveMonitor, packAggregate, packMonitor } from '../../activities/monitor.js';
 import { emptyAggregate, mergeAggregates, monitorEveryS, SweepMonitor, TOP_CELLS, type MonitorAggregate, type MonitorUpdate } from '../../workflows/monitor.js';
 import { packOf, trialConfig } from './science-helpers.js';
 import { monitorMarkdown } from '../../workflows/details.js';
@@ -252,6 +252,13 @@ describe('live monitor (activity side)', () => {
     expect(sent).toHaveLength(3);
     deliver();
     await mon.close();
+  });
+
+  it('sends nothing when the workflow did not ask (no interval with the pack)', async () => {
+    // No context is touched: a workflow without a monitor handler gets no signals.
+    const mon = packMonitor({} as never, 0, configs);
+    mon.progress(progress(1.5));
+    await expect(mon.close()).resolves.toBeUndefined();
   });
 
   it('a failed delivery is reported and never rejects', async () => {
