@@ -18,7 +18,7 @@ import { classWeights, isStaticAt, type ScheduleConfig } from '../core/schedule.
 import { lanczosBatched, startVectors } from '../core/linalg.js';
 import type { PackKernel } from '../core/kernel.js';
 import type { LossName, SharpnessSpec } from '../core/types.js';
-import { SharpnessTracker, deflatedTop, type WarmTuning } from '../core/sharpness.js';
+import { SharpnessTracker, deflatedTop, mixedTop, type WarmTuning } from '../core/sharpness.js';
 
 interface Strategy {
   spec: SharpnessSpec;
@@ -141,7 +141,9 @@ async function main(): Promise<void> {
         const found: Record<string, Float64Array> = {
           cold20: lanczosBatched((v) => kernel.hvp(v, g), K, P, { order: 20, start: startVectors(K, P) }).lambda,
         };
-        for (const order of [3, 4, 6, 8]) found[`deflated${order}`] = deflatedTop(kernel, g, y, order, s);
+        for (const order of [6, 8]) found[`deflated${order}`] = deflatedTop(kernel, g, y, order, s);
+        for (const order of [8, 10, 12]) for (const wt of [1, 3]) found[`mixed${order}x${wt}`] = mixedTop(kernel, g, { vectors: y }, order, s, wt);
+        for (const order of [10, 12, 14]) found[`cold${order}`] = lanczosBatched((v) => kernel.hvp(v, g), K, P, { order, start: startVectors(K, P, s, 'probe') }).lambda;
         for (let k = 0; k < K; k++) {
           if (!wrong[k]) continue;
           probed.n++;

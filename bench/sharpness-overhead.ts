@@ -105,6 +105,7 @@ async function main(): Promise<void> {
         const pack: Pack = { index: 0, width: w.width, trials: Array.from({ length: K }, (_, k) => ({ id: `b${k}`, config: config(k + 1) })) };
         const acc: Acc = { step: 0, sharp: 0, measurements: 0, hvps: 0 };
         await trainPack(pack, timed(createFastKernel, acc), { name: 'fast', version: 'bench' });
+        if (!acc.measurements) process.stderr.write(`no measurement timed: ${JSON.stringify(acc)}\n`);
         rows.push({ workload: w.id, loss, overhead: acc.sharp / acc.step, hvpsPerMeasurement: acc.hvps / acc.measurements, measurements: acc.measurements });
       }
     }

@@ -184,19 +184,19 @@ export function lanczosTolerantBatched(
   const used = Uint8Array.from(open); // blocks computed at all
   const h = new Float64Array(m); // reorthogonalization coefficients
   for (let j = 0; j < m; j++) {
+    // The product becomes the next Lanczos vector in place (the operator's result is ours): no copy per step.
     const w = apply(Q[j], open);
-    let next: Float64Array | null = null;
+    let next = false;
     for (let k = 0; k < K; k++) {
       if (!open[k]) continue;
       const off = k * P;
-      const a = dot(w, Q[j], off, P);
-      alpha[k][j] = a;
-      axpy(-a, Q[j], w, off, P);
-      if (j > 0) axpy(-beta[k][j - 1], Q[j - 1], w, off, P);
-      // One full reorthogonalization pass (classical Gram-Schmidt against every Lanczos vector, two vectors per
-      // sweep over w): the Krylov spaces of the warm path are tiny (a few vectors), where one pass after the
-      // three-term recurrence keeps the basis orthogonal to rounding; the cold path (lanczosBatched) keeps two.
+      // Three-term recurrence and full reorthogonalization in one classical Gram-Schmidt pass against every
+      // Lanczos vector (alpha_j is the coefficient of q_j), two vectors per sweep over w: the Krylov spaces of
+      // the warm path are tiny (up to `maxOrder` vectors), where one pass keeps the basis orthogonal to rounding;
+      // the cold path (lanczosBatched) keeps two.
       reorthogonalize(w, Q, j + 1, off, P, h);
+      const a = h[j];
+      alpha[k][j] = a;
       const b = Math.sqrt(dot(w, w, off, P));
       beta[k][j] = b;
       len[k] = j + 1;
@@ -204,8 +204,8 @@ export function lanczosTolerantBatched(
       // No stop is possible before minOrder short of a breakdown, so the Ritz pair is needed only from there on
       // (or where b is tiny next to |alpha|, a cheap stand-in for the breakdown test below).
       if (n < minOrder && n < m && b > 1e-10 * (Math.abs(a) + b) && Number.isFinite(b)) {
-        if (!next) next = new Float64Array(K * P);
-        for (let i = off, end = off + P; i < end; i++) next[i] = w[i] / b;
+        scale(1 / b, w, off, P);
+        next = true;
         continue;
       }
       const { values, vectors: S } = tridiagonalEigen(alpha[k].subarray(0, n), beta[k].subarray(0, n - 1));
@@ -226,11 +226,11 @@ export function lanczosTolerantBatched(
         open[k] = 0;
         continue;
       }
-      if (!next) next = new Float64Array(K * P);
-      for (let i = off, end = off + P; i < end; i++) next[i] = w[i] / b;
+      scale(1 / b, w, off, P);
+      next = true;
     }
     if (!next) break;
-    Q.push(next);
+    Q.push(w);
   }
   const vectors = new Float64Array(K * P);
   for (let k = 0; k < K; k++) {

@@ -211,6 +211,34 @@ export function deflatedTop(
   return lanczosTolerantBatched(apply, K, P, { maxOrder: order, minOrder: order, tol: 0, start, need }).lambda;
 }
 
+/**
+ * Top Ritz value per block of Lanczos of order `order` from the warm result's vectors plus `weight` times a fresh
+ * seeded random unit vector (stream `sharpness-check`): a check that refines the warm value and explores.
+ */
+export function mixedTop(
+  kernel: PackKernel,
+  gammas: Float64Array,
+  warm: WarmStart,
+  order: number,
+  seed: number,
+  weight: number,
+  need?: Uint8Array,
+): Float64Array {
+  const K = kernel.size;
+  const P = kernel.paramCount;
+  const start = mixedStart(warm, K, P, 0);
+  const r = startVectors(K, P, seed, 'sharpness-check');
+  for (let k = 0; k < K; k++) {
+    const off = k * P;
+    let n2 = 0;
+    for (let i = off; i < off + P; i++) n2 += start[i] * start[i];
+    const sc = weight * Math.sqrt(n2);
+    for (let i = off; i < off + P; i++) start[i] += sc * r[i];
+  }
+  const apply: BatchedOperator = (v, active) => kernel.hvp(v, gammas, active);
+  return lanczosTolerantBatched(apply, K, P, { maxOrder: order, minOrder: order, tol: 0, start, need }).lambda;
+}
+
 function deflatedChecked(
   kernel: PackKernel,
   gammas: Float64Array,
