@@ -2,7 +2,7 @@
 # on the native TensorFlow GPU backend: @tensorflow/tfjs-node-gpu's binding built by `scripts/native.sh gpu`
 # against the TensorFlow 2.9.1 GPU wheel and NVIDIA's CUDA 11.8 / cuDNN 8.6 wheels, all from PyPI (docs/native.md).
 # The build needs Docker Hub, npm, PyPI and Debian's apt, nothing else (no storage.googleapis.com download).
-# Not built or run on a GPU yet (none was available to the project).
+# Never run on a GPU (none was available to the project); the recipe was built and loaded on a CPU-only machine.
 #
 #   docker build -f infra/gpu-worker.Dockerfile -t dynsweep-gpu .
 #   docker run --rm --gpus device=0 -e TEMPORAL_ADDRESS=temporal:7233 -e AWS_ENDPOINT_URL=http://minio:9000 \

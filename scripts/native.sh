@@ -7,7 +7,8 @@
 #
 # cpu: @tensorflow/tfjs-node (an optional dependency of package.json, pinned by package-lock.json) against
 #      tensorflow-cpu==2.9.1. gpu: @tensorflow/tfjs-node-gpu (installed here, --no-save) against tensorflow==2.9.1
-#      and the CUDA 11 / cuDNN 8 libraries of NVIDIA's PyPI wheels (CUDA_WHEELS below); built, never run here.
+#      and the CUDA 11 / cuDNN 8 libraries of NVIDIA's PyPI wheels (CUDA_WHEELS below); built and loaded (on the
+#      CPU) here, never run on a GPU.
 # Needs: Node with its headers (node_api.h), python3 with pip, g++, nm (binutils), flock (util-linux).
 # Cached under $DYNSWEEP_CACHE/native (default ~/.cache/dynsweep/native): wheels, the extracted library, the
 # compiled binding. Idempotent: a run that finds everything in place checks that it loads and returns.
@@ -144,15 +145,13 @@ if ! cmp -s "$binding" "$module"; then
   cp "$binding" "$module"
 fi
 
-# 5. It loads and computes (CPU: a real op on the native backend; GPU: loading needs a GPU machine).
-if [ "$variant" = cpu ]; then
-  TF_CPP_MIN_LOG_LEVEL=2 node -e "
-    const tf = require('$pkg');
-    const v = tf.backend().binding.TF_Version;
-    const s = tf.tensor([[1, 2], [3, 4]]).matMul(tf.tensor([[1], [1]])).dataSync().join(',');
-    if (tf.getBackend() !== 'tensorflow' || s !== '3,7') throw new Error('native backend check failed: ' + tf.getBackend() + ' ' + s);
-    console.error('native: $pkg $pkg_version on TensorFlow ' + v + ' ready (' + '$module' + ')');"
-else
-  say "$pkg $pkg_version built against TensorFlow $TF_VERSION GPU ($module); loading it needs a GPU and its driver"
-fi
+# 5. It loads and computes: a real op on the native backend. The GPU variant loads on a machine without a GPU too
+# (TensorFlow then reports no libcuda.so.1 and runs on the CPU), so this also checks GPU images at build time.
+TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2} node -e "
+  const tf = require('$pkg');
+  const v = tf.backend().binding.TF_Version;
+  const s = tf.tensor([[1, 2], [3, 4]]).matMul(tf.tensor([[1], [1]])).dataSync().join(',');
+  if (tf.getBackend() !== 'tensorflow' || s !== '3,7') throw new Error('native backend check failed: ' + tf.getBackend() + ' ' + s);
+  const gpu = tf.backend().isUsingGpuDevice ? 'on a GPU' : 'on the CPU';
+  console.error('native: $pkg $pkg_version on TensorFlow ' + v + ' ready, ' + gpu + ' ($module)');"
 say "done in $(($(date +%s) - started)) s"
