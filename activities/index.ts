@@ -23,13 +23,13 @@ export interface ActivityDeps {
   spool?: OutcomeSpool;
 }
 
-/** How often a long store write phase heartbeats (a store outage can hold it for minutes). */
-const WRITE_HEARTBEAT_MS = 5_000;
+/** How often an activity heartbeats whatever it is doing (a store outage can hold a call for minutes). */
+const HEARTBEAT_MS = 5_000;
 
-/** Run `work` with a heartbeat every WRITE_HEARTBEAT_MS, so a slow store never looks like a dead worker. */
+/** Run `work` with a heartbeat every HEARTBEAT_MS, so a slow store never looks like a dead worker. */
 async function heartbeating<T>(details: () => unknown, work: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const beat = setInterval(() => ctx.heartbeat(details()), WRITE_HEARTBEAT_MS);
+  const beat = setInterval(() => ctx.heartbeat(details()), HEARTBEAT_MS);
   try {
     return await work();
   } finally {
@@ -77,8 +77,9 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
       const ctx = Context.current();
       const store = deps.openStore(input.resultsUri);
       let planned;
+      let last = { trials: 0 };
       try {
-        planned = await writePlan(store, input, (trials) => ctx.heartbeat({ trials }));
+        planned = await heartbeating(() => last, () => writePlan(store, input, (trials) => ctx.heartbeat((last = { trials }))));
       } catch (err) {
         if (err instanceof GridError) throw ApplicationFailure.nonRetryable(err.message, 'GridError');
         throw err;
@@ -101,71 +102,72 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
     async trainPack(input: TrainPackInput) {
       const ctx = Context.current();
       const store = deps.openStore(input.resultsUri);
-      const pack = await packToTrain(store, input);
+      // Heartbeats go out every few seconds throughout, besides training progress: a store outage can hold any
+      // read or write here for minutes (storage/retry.ts), and that is not a dead worker.
+      let last: object = { pack: input.packIndex };
+      return heartbeating(() => last, async () => {
+        const pack = await packToTrain(store, input);
 
-      // Records are written last, so an existing record means the trial is complete: a retry skips it.
-      const records = await mapLimit(pack.trials, 16, (t) => readRecord(store, t.id));
-      const todo = pack.trials.filter((_, i) => records[i] === null);
-      const describe = packLabel(pack);
-      let last: object = { pack: pack.index, step: 0, totalSteps: pack.trials[0].config.steps, trials: todo.length, describe };
-      ctx.heartbeat(last);
+        // Records are written last, so an existing record means the trial is complete: a retry skips it.
+        const records = await mapLimit(pack.trials, 16, (t) => readRecord(store, t.id));
+        const todo = pack.trials.filter((_, i) => records[i] === null);
+        const describe = packLabel(pack);
+        last = { pack: pack.index, step: 0, totalSteps: pack.trials[0].config.steps, trials: todo.length, describe };
+        ctx.heartbeat(last);
 
-      if (todo.length > 0) {
-        const spooled = await deps.spool?.load(input.resultsUri, input.gridHash, pack.index);
-        const todoIds = new Set(todo.map((t) => t.id));
-        let outcomes: TrialOutcome[];
-        if (spooled && spooled.length === todo.length && spooled.every((o) => todoIds.has(o.record.trialId))) {
-          outcomes = spooled;
-        } else {
-          const monitor = packMonitor(ctx, pack.index, todo.map((t) => t.config), input.monitorEveryS);
-          outcomes = await deps.runner.run(
-            { index: pack.index, width: pack.width, trials: todo },
-            (p) => {
-              ctx.heartbeat((last = { pack: pack.index, ...p, trials: todo.length, describe }));
-              monitor.progress(p);
-            },
-            ctx.cancellationSignal,
-          );
-          await monitor.close();
-          await deps.spool?.save(input.resultsUri, input.gridHash, pack.index, outcomes);
+        if (todo.length > 0) {
+          const spooled = await deps.spool?.load(input.resultsUri, input.gridHash, pack.index);
+          const todoIds = new Set(todo.map((t) => t.id));
+          let outcomes: TrialOutcome[];
+          if (spooled && spooled.length === todo.length && spooled.every((o) => todoIds.has(o.record.trialId))) {
+            outcomes = spooled;
+          } else {
+            const monitor = packMonitor(ctx, pack.index, todo.map((t) => t.config), input.monitorEveryS);
+            outcomes = await deps.runner.run(
+              { index: pack.index, width: pack.width, trials: todo },
+              (p) => {
+                ctx.heartbeat((last = { pack: pack.index, ...p, trials: todo.length, describe }));
+                monitor.progress(p);
+              },
+              ctx.cancellationSignal,
+            );
+            await monitor.close();
+            await deps.spool?.save(input.resultsUri, input.gridHash, pack.index, outcomes);
+          }
+          // Trials are written concurrently (a pack's worth of fsyncs or S3 round trips adds up); within a trial the
+          // artifact goes first, so a record always has its artifact.
+          last = { ...last, writing: outcomes.length };
+          await mapLimit(outcomes, 8, async ({ record, artifact }) => {
+            await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
+            await store.put(recordKey(record.trialId), JSON.stringify(record), 'application/json');
+            records[pack.trials.findIndex((t) => t.id === record.trialId)] = record;
+          });
         }
-        // Trials are written concurrently (a pack's worth of fsyncs or S3 round trips adds up); within a trial the
-        // artifact goes first, so a record always has its artifact.
-        last = { ...last, writing: outcomes.length };
-        await heartbeating(
-          () => last,
-          () =>
-            mapLimit(outcomes, 8, async ({ record, artifact }) => {
-              await store.put(artifactKey(record.trialId), JSON.stringify(artifact), 'application/json');
-              await store.put(recordKey(record.trialId), JSON.stringify(record), 'application/json');
-              records[pack.trials.findIndex((t) => t.id === record.trialId)] = record;
-            }),
-        );
-      }
-      const done = records as TrialRecord[];
-      await heartbeating(
-        () => last,
-        () => writePackSummary(store, { index: pack.index, gridHash: input.gridHash, rows: done.map(trialRow) }),
-      );
-      await deps.spool?.drop(input.resultsUri, input.gridHash, pack.index);
-      return {
-        packIndex: pack.index,
-        completed: done.length,
-        diverged: done.filter((r) => r.diverged).length,
-        reused: pack.trials.length - todo.length,
-        bestValAcc: bestOf(done),
-        monitor: recordsAggregate(done),
-      };
+        const done = records as TrialRecord[];
+        await writePackSummary(store, { index: pack.index, gridHash: input.gridHash, rows: done.map(trialRow) });
+        await deps.spool?.drop(input.resultsUri, input.gridHash, pack.index);
+        return {
+          packIndex: pack.index,
+          completed: done.length,
+          diverged: done.filter((r) => r.diverged).length,
+          reused: pack.trials.length - todo.length,
+          bestValAcc: bestOf(done),
+          monitor: recordsAggregate(done),
+        };
+      });
     },
 
     async finalizeSweep(input: FinalizeInput) {
       const store = deps.openStore(input.resultsUri);
       const ctx = Context.current();
-      const manifest = await requireManifest(store);
-      if (manifest.gridHash !== input.gridHash) {
-        throw ApplicationFailure.nonRetryable(`${store.uri}: manifest.json is for grid ${manifest.gridHash}, not ${input.gridHash}`, 'BadPack');
-      }
-      return finalizeResults(store, manifest, input, (progress) => ctx.heartbeat(progress));
+      let last: object = { phase: 'reading manifest.json' };
+      return heartbeating(() => last, async () => {
+        const manifest = await requireManifest(store);
+        if (manifest.gridHash !== input.gridHash) {
+          throw ApplicationFailure.nonRetryable(`${store.uri}: manifest.json is for grid ${manifest.gridHash}, not ${input.gridHash}`, 'BadPack');
+        }
+        return finalizeResults(store, manifest, input, (progress) => ctx.heartbeat((last = progress)));
+      });
     },
   };
 }

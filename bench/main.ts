@@ -18,6 +18,7 @@
  */
 import os from 'node:os';
 import yargs from 'yargs';
+import { runScaleBench, type ScaleBench } from './scale.js';
 import { hideBin } from 'yargs/helpers';
 import { createReferenceKernel } from '../core/engines/reference-kernel.js';
 import { createFastKernel, fastAvailable, FAST_BACKEND } from '../core/engines/fast-kernel.js';
@@ -58,6 +59,8 @@ interface Options {
   sweepOnly: boolean;
   sweepSteps: number;
   sweepConcurrency: number[];
+  /** The scale benchmark alone (bench/scale.ts). */
+  scale: { sizes: number[]; planFinalizeTrials: number } | null;
 }
 
 const list = (x: string): string[] => x.split(',').map((v) => v.trim()).filter(Boolean);
@@ -86,6 +89,9 @@ function parseArgs(argv: string[]): Options {
       'sweep-only': { type: 'boolean', default: false, describe: 'just the end-to-end sweep' },
       'sweep-steps': { type: 'number', describe: 'steps per trial of the sweep (default 3000, 6000 full)' },
       'sweep-concurrency': { type: 'string', default: '1,2', describe: 'worker concurrencies of the sweep' },
+      scale: { type: 'boolean', default: false, describe: 'only the scale benchmark (bench/scale.ts): tiny-trial sweeps end to end, and a large plan + finalize in process' },
+      'scale-sizes': { type: 'string', default: '20000,100000', describe: 'trial counts of the end-to-end scale runs' },
+      'scale-plan-trials': { type: 'number', default: 1_000_000, describe: 'trials of the in-process plan + finalize (0: none)' },
     })
     .conflicts('quick', 'full')
     .help()
@@ -115,6 +121,7 @@ function parseArgs(argv: string[]): Options {
     sweepOnly: a['sweep-only'],
     sweepSteps: a['sweep-steps'] ?? (mode === 'full' ? 6000 : 3000),
     sweepConcurrency: list(a['sweep-concurrency']).map(Number),
+    scale: a.scale ? { sizes: list(a['scale-sizes']).map(Number), planFinalizeTrials: a['scale-plan-trials'] } : null,
   };
 }
 
@@ -375,8 +382,29 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
 
 const fmt = (x: number | null, d = 0) => (x === null ? '-' : x.toFixed(d));
 
+/** The scale benchmark's figures: one line per size, the growth between sizes, the in-process plan + finalize. */
+function printScale(o: Options, r: ScaleBench): void {
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ schema: 'dynsweep.bench-scale/1', ...r })}\n`);
+    return;
+  }
+  const mib = (x: number | null) => (x === null ? '-' : `${x.toFixed(0)} MiB`);
+  const s = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)} s`);
+  console.log(`scale (tiny trials, packs of ${r.packSize}, ${r.cpus} cores, load ${r.loadAverageBefore.map((x) => x.toFixed(1)).join(' ')}):`);
+  r.runs.forEach((run, i) =>
+    console.log(
+      `  ${run.trials} trials: ${run.status}, ${s(run.sweepSeconds)}, ${run.trialsPerSecond.toFixed(0)} trials/s (x${r.throughputRatios[i].toFixed(2)} of the first size), ` +
+        `plan ${s(run.planSeconds)}, finalize ${s(run.finalizeSeconds)}, ${run.runs} runs, worker peak ${mib(run.workerPeakMiB)}`,
+    ),
+  );
+  const pf = r.planFinalize;
+  if (pf) console.log(`  ${pf.trials} trials in process: plan ${s(pf.planSeconds)} (${pf.packs} packs), finalize ${s(pf.finalizeSeconds)}, manifest ${pf.manifestBytes} bytes, peak ${mib(pf.peakMiB)}`);
+  if (r.error) console.log(`  error: ${r.error}`);
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(hideBin(process.argv));
+  if (o.scale) return printScale(o, await runScaleBench({ ...o.scale, log: (m) => log(o, m) }));
   const t0 = performance.now();
   if (o.sweepOnly) {
     o.engines = [];

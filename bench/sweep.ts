@@ -163,7 +163,7 @@ function gridYaml(steps: number): string {
   ].join('\n');
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -176,7 +176,7 @@ function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean> | boolean): Promise<void> {
+export async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<boolean> | boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await Promise.resolve(probe()).catch(() => false)) return;
@@ -186,14 +186,14 @@ async function waitUntil(what: string, timeoutMs: number, probe: () => Promise<b
 }
 
 /** A child in its own process group (stopGroup ends it with its children), output to a log file. */
-function startGroup(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+export function startGroup(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   const out = openSync(logFile, 'w');
   const child = spawn(cmd, args, { detached: true, stdio: ['ignore', out, out], env });
   closeSync(out);
   return child;
 }
 
-async function stopGroup(child: ChildProcess | null): Promise<void> {
+export async function stopGroup(child: ChildProcess | null): Promise<void> {
   if (!child || child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const pid = child.pid;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

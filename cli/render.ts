@@ -9,10 +9,10 @@ export class ProgressView {
   /** `inFlight`: fractional trials done inside running packs (from heartbeats). */
   update(p: SweepProgress, inFlight = 0): void {
     if (p.totalTrials === 0) return;
-    const done = p.completedTrials + p.failedTrials;
+    const done = p.completedTrials;
     const payload = {
       done,
-      failed: p.failedTrials,
+      failed: p.failedPacks,
       diverged: p.divergedTrials,
       packs: `${p.donePacks}/${p.totalPacks}`,
       status: p.status,
@@ -22,7 +22,7 @@ export class ProgressView {
       this.bar = new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {done}/{total} trials | {rate} | ETA {left} | failed {failed} | diverged {diverged} | packs {packs} | {status}{unstable}',
+          format: '{bar} {done}/{total} trials | {rate} | ETA {left} | failed packs {failed} | diverged {diverged} | packs {packs} | {status}{unstable}',
           noTTYOutput: true,
           notTTYSchedule: 5000,
           hideCursor: false,

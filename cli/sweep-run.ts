@@ -2,7 +2,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, defaultPayloadConverter } from '@temporalio/common';
 import type { sweepWorkflow } from '../workflows/sweep.js';
 import { progressQuery, type SweepResult } from '../workflows/definitions.js';
-import { SUMMARY_KEY, type SweepSummary } from '../activities/summary.js';
+import { SUMMARY_KEY, type SweepSummary } from '../results/summary.js';
 import { openStore } from '../storage/open.js';
 import { ProgressView } from './render.js';
 

@@ -6,9 +6,8 @@
  *   trainLoss, trainLossStatic, trainAcc, valLoss, valAcc, sharpnessDynamic, sharpnessStatic,
  *   diverged, divergedAtStep, stepsRun, wallTimeS, stepsPerSecond, engine, engineVersion, backend
  * The final metrics are `record.final` (SCIENCE.md: at the final parameters). Static losses have empty period and
- * amplitude. The files a sweep writes list rows in plan order (pack by pack: loss family, width, then loss, lr,
- * period, amplitude, seed), streamed, so that no process holds a large sweep's table; `trialRows` sorts rows by
- * loss (LOSSES order), width, lr, period, amplitude, seed, then id (the CLI's tables).
+ * amplitude. Rows are in plan order (pack by pack: loss family, width, then loss, lr, period, amplitude, seed), the
+ * order they are streamed in, so that no process holds a large sweep's table; `sweep results` lists them alike.
  * CSV: RFC 4180, header row, empty field for null, booleans as true/false.
  * Parquet: STRING, INT32, INT64 (seed), DOUBLE and BOOLEAN columns, all nullable, snappy compressed.
  */
@@ -17,7 +16,7 @@ import { PassThrough } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ByteWriter, ParquetWriter, parquetWriteBuffer, schemaFromColumnData } from 'hyparquet-writer';
 import type { Store } from '../core/store.js';
-import { LOSSES, type LossName, type TrialRecord } from '../core/types.js';
+import type { LossName, TrialRecord } from '../core/types.js';
 
 export interface TrialRow {
   trialId: string;
@@ -75,7 +74,6 @@ export const TRIAL_COLUMNS: readonly { name: keyof TrialRow; type: ParquetType }
 ];
 
 const finite = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const nullLast = (v: number | null): number => (v === null ? Infinity : v);
 
 export function trialRow(r: TrialRecord): TrialRow {
   const c = r.config;
@@ -104,26 +102,6 @@ export function trialRow(r: TrialRecord): TrialRow {
     engineVersion: r.engine.version,
     backend: r.engine.backend,
   };
-}
-
-/** Rows in the documented order (loss, width, lr, period, amplitude, seed, id). */
-export function sortRows(rows: readonly TrialRow[]): TrialRow[] {
-  const lossIndex = (l: LossName) => LOSSES.indexOf(l);
-  return [...rows].sort(
-    (a, b) =>
-      lossIndex(a.loss) - lossIndex(b.loss) ||
-      a.width - b.width ||
-      a.lr - b.lr ||
-      nullLast(a.period) - nullLast(b.period) ||
-      nullLast(a.amplitude) - nullLast(b.amplitude) ||
-      a.seed - b.seed ||
-      (a.trialId < b.trialId ? -1 : a.trialId > b.trialId ? 1 : 0),
-  );
-}
-
-/** One row per record, in the documented order. */
-export function trialRows(records: readonly TrialRecord[]): TrialRow[] {
-  return sortRows(records.map(trialRow));
 }
 
 const CSV_OPTIONS = { columns: TRIAL_COLUMNS.map((c) => c.name), cast: { boolean: (v: boolean) => (v ? 'true' : 'false'), number: (v: number) => String(v) } };
@@ -198,7 +176,11 @@ export class TablesWriter {
   private header = true;
   rows = 0;
 
-  constructor(store: Store) {
+  /** @param rowGroup rows per Parquet row group (and CSV chunk); default ROW_GROUP. */
+  constructor(
+    store: Store,
+    private readonly rowGroup = ROW_GROUP,
+  ) {
     this.csv = storeStream(store, TRIALS_CSV_KEY, 'text/csv');
     this.parquetOut = storeStream(store, TRIALS_PARQUET_KEY, 'application/vnd.apache.parquet');
     this.bytes = new StreamingByteWriter(this.parquetOut);
@@ -208,7 +190,7 @@ export class TablesWriter {
   async add(rows: readonly TrialRow[]): Promise<void> {
     this.pending.push(...rows);
     this.rows += rows.length;
-    if (this.pending.length >= ROW_GROUP) await this.flush();
+    if (this.pending.length >= this.rowGroup) await this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -228,13 +210,4 @@ export class TablesWriter {
     await this.bytes.flush();
     await Promise.all([this.csv.end(), this.parquetOut.end()]);
   }
-}
-
-/** Write trials.csv and trials.parquet for these records into a sweep's results store. */
-export async function writeTables(store: Store, records: readonly TrialRecord[]): Promise<TrialRow[]> {
-  const rows = trialRows(records);
-  const tables = new TablesWriter(store);
-  await tables.add(rows);
-  await tables.close();
-  return rows;
 }

@@ -103,6 +103,9 @@ export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onR
           activities: { trainPack: activities.trainPack },
           maxConcurrentActivityTaskExecutions: config.concurrency ?? os.availableParallelism(),
           shutdownGraceTime: (config.shutdownGraceS ?? 25) * 1000,
+          // In-pack progress reaches the server (and `sweep status`, the ETA) every few seconds, not every 0.8 x
+          // the heartbeat timeout.
+          maxHeartbeatThrottleInterval: '5 seconds',
         }),
       );
     }

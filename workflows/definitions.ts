@@ -26,7 +26,8 @@ export interface SweepProgress {
   status: SweepStatus;
   totalTrials: number;
   completedTrials: number;
-  failedTrials: number;
+  /** Packs whose retries are exhausted (their trials are counted in summary.json when the sweep ends). */
+  failedPacks: number;
   divergedTrials: number;
   totalPacks: number;
   donePacks: number;
@@ -67,6 +68,8 @@ export interface SweepCarry {
   completed: number;
   diverged: number;
   donePacks: number;
+  failedPacks: number;
+  /** The first MAX_CARRIED_FAILURES failed packs with their errors (constant size). */
   failures: PackFailure[];
   startedAt: number;
   best?: { value: number; label: string } | null;

@@ -30,9 +30,9 @@ export function detailsMarkdown(p: SweepProgress, thresholds: Record<string, Thr
   lines.push(`**${p.name || p.sweepId}** · \`${p.sweepId}\` · **${p.status}**`, '');
   if (p.totalTrials > 0) {
     lines.push(
-      '| trials | recorded | failed | diverged | packs |',
-      '|---:|---:|---:|---:|---|',
-      `| ${p.totalTrials} | ${p.completedTrials} | ${p.failedTrials} | ${p.divergedTrials} | ${p.donePacks}/${p.totalPacks} done, ${p.runningPacks} running |`,
+      '| trials | recorded | diverged | packs |',
+      '|---:|---:|---:|---|',
+      `| ${p.totalTrials} | ${p.completedTrials} | ${p.divergedTrials} | ${p.donePacks}/${p.totalPacks} done (${p.failedPacks} failed), ${p.runningPacks} running |`,
       '',
     );
   }

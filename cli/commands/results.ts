@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { rowsToCsv, sortRows, type TrialRow } from '../../results/tables.js';
+import { rowsToCsv, type TrialRow } from '../../results/tables.js';
 import { briefOf } from '../../results/summary.js';
 import { loadResults } from '../../report/load.js';
 import { CliError, EXIT_FAILED, handler } from '../errors.js';
@@ -45,7 +45,7 @@ export const handle = handler(async (args: Args) => {
   const results = await loadResults(loc.store, { sweepId: loc.sweepId }).catch((err: Error) => {
     throw new CliError(err.message, EXIT_FAILED);
   });
-  const rows = sortRows(results.rows);
+  const rows = results.rows;
   const status = results.summary?.status ?? 'running';
   if (args.format === 'csv') {
     process.stdout.write(rowsToCsv(rows));

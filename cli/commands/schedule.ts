@@ -8,7 +8,7 @@ import {
   type ScheduleOptionsStartWorkflowAction,
 } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
-import { gridHash, nameOf } from '../../activities/manifest.js';
+import { gridHash, nameOf } from '../../results/manifest.js';
 import { listRuns, readPinned, SCHEDULE_NAME, type ScheduleRunEntry } from '../../activities/schedule-store.js';
 import { countTrials, parseGrid } from '../../core/grid/index.js';
 import { openStore } from '../../storage/open.js';

@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
-import { gridHash, nameOf } from '../../activities/manifest.js';
+import { gridHash, nameOf } from '../../results/manifest.js';
 import { CONTROL_QUEUE, TRAIN_QUEUE, type SweepInput } from '../../workflows/definitions.js';
 import type { sweepWorkflow as SweepWorkflowFn } from '../../workflows/sweep.js';
 import { CliError, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, handler } from '../errors.js';

@@ -5,6 +5,8 @@ import { withConnection, withJson, type ConnectionArgs } from '../options.js';
 import { monitorLines, ProgressView, renderResult } from '../render.js';
 import { followSweep, readSummary, summaryToResult, withTimeout } from '../sweep-run.js';
 import { connect, describeSweep, workflowUrl } from '../temporal.js';
+import { SEARCH_CELL_COLUMNS, searchCellRow } from '../../workflows/search-details.js';
+import type { SearchProgress } from '../../activities/contracts.js';
 
 export const builder = (y: Argv) =>
   withJson(withConnection(y))
@@ -41,18 +43,23 @@ export const handle = handler(async (args: StatusArgs) => {
       status: summary?.status ?? progress?.status ?? desc.status.name.toLowerCase(),
       trials: progress?.totalTrials ?? summary?.trials ?? null,
       completed: summary?.completed ?? progress?.completedTrials ?? null,
-      failed: summary?.failed ?? progress?.failedTrials ?? null,
+      failed: summary?.failed ?? null,
+      failedPacks: progress?.failedPacks ?? null,
       diverged: summary?.diverged ?? progress?.divergedTrials ?? null,
       resultsUri,
       uiUrl,
       thresholds: summary?.thresholds ?? null,
       /** The live instability monitor (workflows/monitor.ts), while the workflow answers queries. */
       monitor: progress?.monitor ?? null,
+      ...(progress?.search ? { search: progress.search } : {}),
     };
     const monitorText = out.monitor && out.monitor.total.trials > 0 ? `${monitorLines(out.monitor).join('\n')}\n` : '';
     if (args.json) {
       process.stdout.write(`${JSON.stringify(out)}\n`);
-    } else if (summary && resultsUri) {
+      return out.status === 'failed' ? EXIT_FAILED : EXIT_OK;
+    }
+    if (progress?.search) process.stdout.write(searchRows(progress.search));
+    if (summary && resultsUri) {
       process.stdout.write(renderResult(summaryToResult(summary, resultsUri), uiUrl) + monitorText);
     } else {
       if (progress) {
@@ -67,3 +74,13 @@ export const handle = handler(async (args: StatusArgs) => {
     await target.connection.close();
   }
 });
+
+/** A threshold search's rounds and cells, one line each (the web UI shows the same as markdown). */
+export function searchRows(s: SearchProgress): string {
+  const trials = s.rounds.reduce((n, r) => n + r.trials, 0);
+  const head = `threshold search: round ${s.round} of at most ${s.maxRounds}, ${s.open}/${s.cells.length} cells open, ${trials} trials, ${s.trialSteps} trial-steps judged\n`;
+  const rounds = s.rounds.map((r) => `  round ${r.round}: ${r.cells} cells, ${r.widths} widths, ${r.trials} trials\n`).join('');
+  const rows = [SEARCH_CELL_COLUMNS, ...s.cells.map(searchCellRow)];
+  const widths = SEARCH_CELL_COLUMNS.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return head + rounds + rows.map((r) => `  ${r.map((v, i) => v.padEnd(widths[i])).join('  ')}\n`).join('');
+}

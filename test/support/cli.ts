@@ -59,11 +59,21 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** A `sweep worker` process; resolves once it polls. */
-export async function startWorker(env: NodeJS.ProcessEnv, args: string[] = []): Promise<WorkerProcess> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-worker-'));
+/**
+ * A `sweep worker` process; resolves once it polls. `wrap` turns its command line ([node, sweep.js, 'worker', ...])
+ * into another (e.g. run inside a network namespace); `readyDir` is where it signals readiness (default the temp
+ * folder; it must be visible to the wrapped process).
+ */
+export async function startWorker(
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  wrap: (argv: string[]) => string[] = (argv) => argv,
+  readyDir = os.tmpdir(),
+): Promise<WorkerProcess> {
+  const dir = mkdtempSync(path.join(readyDir, 'dynsweep-worker-'));
   const ready = path.join(dir, 'ready');
-  const child = spawn(process.execPath, [SWEEP_BIN, 'worker', '--ready-file', ready, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, ...rest] = wrap([process.execPath, SWEEP_BIN, 'worker', '--ready-file', ready, ...args]);
+  const child = spawn(cmd, rest, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (log += d.toString()));

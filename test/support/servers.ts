@@ -224,6 +224,8 @@ export interface StartTemporalOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Startup deadline; default 90s. */
   timeoutMs?: number;
+  /** Interface to listen on; default 127.0.0.1 ('0.0.0.0': every interface, `address` on 127.0.0.1). */
+  ip?: string;
 }
 
 export interface TemporalServer {
@@ -239,6 +241,10 @@ export interface TemporalServer {
   logFile: string;
   /** Environment for code under test: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE. */
   env(): Record<string, string>;
+  /** Stop the server, keeping its state (the database file), until `resume`. */
+  interrupt(): Promise<void>;
+  /** Start it again on the same port with the same state; resolves once it answers. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -262,11 +268,12 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
   const dir = await makeStateDir('temporal');
   const port = await freePort();
   const uiPort = opts.ui ? await freePort() : undefined;
+  const ip = opts.ip ?? '127.0.0.1';
   const args = [
     'server',
     'start-dev',
     '--ip',
-    '127.0.0.1',
+    ip,
     '--port',
     String(port),
     '--db-filename',
@@ -274,18 +281,20 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
     '--log-level',
     opts.logLevel ?? 'error',
   ];
-  if (uiPort !== undefined) args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  if (uiPort !== undefined) args.push('--ui-port', String(uiPort), '--ui-ip', ip);
   else args.push('--headless');
   for (const [name, type] of Object.entries(opts.searchAttributes ?? {})) args.push('--search-attribute', `${name}=${type}`);
   for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);
   for (const [k, v] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig })) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
 
   const t0 = performance.now();
-  const proc = new ManagedProcess('temporal', bin, args, path.join(dir, 'temporal.log'), { ...process.env }, dir);
-  const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
-  let lastErr: unknown;
-  try {
+  const spawnServer = () => new ManagedProcess('temporal', bin, args, path.join(dir, 'temporal.log'), { ...process.env }, dir);
+  let proc = spawnServer();
+  const host = ip === '0.0.0.0' ? '127.0.0.1' : ip;
+  const address = `${host}:${port}`;
+  const ready = async () => {
+    const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
+    let lastErr: unknown;
     for (;;) {
       if (proc.exited) {
         const log = proc.logTail();
@@ -295,7 +304,7 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
       if (Date.now() > deadline) {
         throw new Error(`temporal dev server not ready on ${address} after ${opts.timeoutMs ?? 90_000}ms (last error: ${String(lastErr)}); log:\n${proc.logTail()}`);
       }
-      if (await tcpOpen(port)) {
+      if (await tcpOpen(port, host)) {
         let conn: Connection | undefined;
         try {
           conn = await Connection.connect({ address, connectTimeout: 2000 });
@@ -315,6 +324,9 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
       }
       await sleep(100);
     }
+  };
+  try {
+    await ready();
   } catch (err) {
     await proc.stop(2000);
     if (!(err instanceof PortRaceError)) {
@@ -335,6 +347,11 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
     stateDir: dir,
     logFile: proc.logFile,
     env: () => ({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default' }),
+    interrupt: () => proc.stop(),
+    resume: async () => {
+      proc = spawnServer();
+      await ready();
+    },
     stop: () =>
       (stopped ??= (async () => {
         await proc.stop();
@@ -351,6 +368,8 @@ export interface StartMinioOptions {
   accessKey?: string;
   secretKey?: string;
   timeoutMs?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  ip?: string;
 }
 
 export interface MinioServer {
@@ -372,6 +391,10 @@ export interface MinioServer {
   env(): Record<string, string>;
   /** An S3 client for this server (path-style). */
   client(): S3Client;
+  /** Stop the server (an outage), keeping its data, until `resume`. */
+  interrupt(): Promise<void>;
+  /** Start it again on the same port with the same data; resolves once it is ready. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -396,14 +419,15 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
   const accessKey = opts.accessKey ?? 'dynsweep';
   const secretKey = opts.secretKey ?? 'dynsweep-secret';
   const region = 'us-east-1';
-  const endpoint = `http://127.0.0.1:${port}`;
+  const ip = opts.ip ?? '127.0.0.1';
+  const endpoint = `http://${ip}:${port}`;
   const args = [
     'server',
     path.join(dir, 'data'),
     '--address',
-    `127.0.0.1:${port}`,
+    `${ip}:${port}`,
     '--console-address',
-    `127.0.0.1:${consolePort}`,
+    `${ip}:${consolePort}`,
     '--certs-dir',
     path.join(dir, 'certs'),
   ];
@@ -416,10 +440,11 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
     MINIO_CI_CD: '1',
   };
   const t0 = performance.now();
-  const proc = new ManagedProcess('minio', bin, args, path.join(dir, 'minio.log'), env, dir);
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  let lastErr: unknown;
-  try {
+  const spawnServer = () => new ManagedProcess('minio', bin, args, path.join(dir, 'minio.log'), env, dir);
+  let proc = spawnServer();
+  const ready = async () => {
+    const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+    let lastErr: unknown;
     for (;;) {
       if (proc.exited) {
         const log = proc.logTail();
@@ -438,6 +463,9 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
       }
       await sleep(100);
     }
+  };
+  try {
+    await ready();
   } catch (err) {
     await proc.stop(2000);
     if (err instanceof PortRaceError) await cleanup(dir);
@@ -465,7 +493,7 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
     secretKey,
     region,
     bucket,
-    consoleUrl: `http://127.0.0.1:${consolePort}`,
+    consoleUrl: `http://${ip}:${consolePort}`,
     startupMs,
     pid: proc.pgid,
     dataDir: path.join(dir, 'data'),
@@ -477,6 +505,11 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
       AWS_REGION: region,
     }),
     client,
+    interrupt: () => proc.stop(),
+    resume: async () => {
+      proc = spawnServer();
+      await ready();
+    },
     stop: () =>
       (stopped ??= (async () => {
         await proc.stop();

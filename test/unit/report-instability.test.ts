@@ -3,7 +3,7 @@ import { instabilityPhaseChart, instabilityRasterChart } from '../../report/char
 import { blowUps, instabilityTable, phaseRows, rasterRows, trialInstability } from '../../report/instability.js';
 import type { TrialConfig, TrialRecord } from '../../core/types.js';
 import { reportHtml } from '../../report/html.js';
-import { trialRows } from '../../results/tables.js';
+import { trialRow } from '../../results/tables.js';
 import { syntheticRecords } from './report-fixtures.js';
 import { trialConfig } from './science-helpers.js';
 
@@ -88,7 +88,7 @@ describe('report-time instability analysis', () => {
   });
 
   it('is a section of report.html: the table per loss and learning rate, both charts, the blow-ups', async () => {
-    const html = await reportHtml({ rows: trialRows(records), traces: records, thresholds: null, sweepId: 'instability-1' });
+    const html = await reportHtml({ rows: records.map(trialRow), traces: records, thresholds: null, sweepId: 'instability-1' });
     const section = html.slice(html.indexOf('<section id="instability">'), html.indexOf('</section>', html.indexOf('<section id="instability">')));
     expect(section).toContain('<table id="instability-table"');
     expect(section.match(/<tr class="instability-row" data-loss="(\w+)" data-lr="1">/g)).toEqual([

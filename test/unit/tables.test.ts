@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
-import { TRIAL_COLUMNS, TRIALS_CSV_KEY, TRIALS_PARQUET_KEY, rowsToCsv, rowsToParquet, trialRows, writeTables } from '../../results/tables.js';
+import { TablesWriter, TRIAL_COLUMNS, TRIALS_CSV_KEY, TRIALS_PARQUET_KEY, rowsToCsv, rowsToParquet, trialRow } from '../../results/tables.js';
 import { LocalStore } from '../../storage/local.js';
 import { syntheticRecords } from './report-fixtures.js';
 
@@ -13,12 +13,10 @@ const toArrayBuffer = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffse
 describe('trial tables', () => {
   const records = syntheticRecords({ widths: [2, 8], lrs: [0.1, 1], losses: ['ce', 'dce', 'mse'], seeds: [0, 1] });
 
-  it('has one row per record in a stable order with the documented columns', () => {
-    const rows = trialRows([...records].reverse());
+  it('has one row per record with the documented columns', () => {
+    const rows = records.map(trialRow);
     expect(rows).toHaveLength(records.length);
     expect(Object.keys(rows[0])).toEqual(TRIAL_COLUMNS.map((c) => c.name));
-    expect(rows.map((r) => r.loss)).toEqual([...rows.map((r) => r.loss)].sort((a, b) => ['ce', 'dce', 'mse'].indexOf(a) - ['ce', 'dce', 'mse'].indexOf(b)));
-    expect(trialRows(records)).toEqual(rows);
     const dce = rows.find((r) => r.loss === 'dce')!;
     expect(dce.period).not.toBeNull();
     expect(rows.find((r) => r.loss === 'ce')!.period).toBeNull();
@@ -27,7 +25,7 @@ describe('trial tables', () => {
   });
 
   it('CSV parses back to the same values (null as empty)', () => {
-    const rows = trialRows(records);
+    const rows = records.map(trialRow);
     const parsed = parse(rowsToCsv(rows), { columns: true }) as Record<string, string>[];
     expect(parsed).toHaveLength(rows.length);
     expect(Object.keys(parsed[0])).toEqual(TRIAL_COLUMNS.map((c) => c.name));
@@ -43,7 +41,7 @@ describe('trial tables', () => {
   });
 
   it('Parquet round-trips through an independent reader with typed columns', async () => {
-    const rows = trialRows(records);
+    const rows = records.map(trialRow);
     const file = toArrayBuffer(rowsToParquet(rows));
     const schema = parquetSchema(parquetMetadata(file));
     const types = Object.fromEntries(schema.children.map((c) => [c.element.name, c.element.type]));
@@ -59,14 +57,22 @@ describe('trial tables', () => {
     });
   });
 
-  it('writeTables puts trials.csv and trials.parquet into the store, also for no records', async () => {
+  it('TablesWriter streams trials.csv and trials.parquet into the store in row groups, also for no rows', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'dynsweep-tables-'));
     try {
       const store = new LocalStore(root);
-      await writeTables(store, records);
-      expect((await store.getText(TRIALS_CSV_KEY))!.split('\n')[0]).toBe(TRIAL_COLUMNS.map((c) => c.name).join(','));
-      expect(await parquetReadObjects({ file: toArrayBuffer((await store.get(TRIALS_PARQUET_KEY))!) })).toHaveLength(records.length);
-      await writeTables(store.child('empty'), []);
+      const rows = records.map(trialRow);
+      const writer = new TablesWriter(store, 5); // rows arrive pack by pack, row groups of 5
+      for (let i = 0; i < rows.length; i += 3) await writer.add(rows.slice(i, i + 3));
+      await writer.close();
+      expect((await store.getText(TRIALS_CSV_KEY))!).toBe(rowsToCsv(rows));
+      const file = toArrayBuffer((await store.get(TRIALS_PARQUET_KEY))!);
+      expect(parquetMetadata(file).row_groups.length).toBe(Math.ceil(rows.length / 6)); // flushed at >= 5: every 6 rows
+      const back = await parquetReadObjects({ file });
+      expect(back.map((b) => b.trialId)).toEqual(rows.map((r) => r.trialId));
+      const empty = new TablesWriter(store.child('empty'));
+      await empty.close();
+      expect((await store.child('empty').getText(TRIALS_CSV_KEY))!.trim()).toBe(TRIAL_COLUMNS.map((c) => c.name).join(','));
       expect(await parquetReadObjects({ file: toArrayBuffer((await store.child('empty').get(TRIALS_PARQUET_KEY))!) })).toHaveLength(0);
     } finally {
       await rm(root, { recursive: true, force: true });
