@@ -162,13 +162,12 @@ export function lanczosTolerantBatched(
   apply: BatchedOperator,
   K: number,
   P: number,
-  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number; gapTol?: number },
+  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number },
 ): BatchedEigen {
   const m = Math.max(1, Math.min(opts.maxOrder, P));
   const subspace = Array.from({ length: Math.max(0, (opts.ritz ?? 1) - 1) }, () => new Float64Array(K * P));
   const minOrder = Math.max(1, Math.min(opts.minOrder ?? 1, m));
   const tol = opts.tol;
-  const gapTol = opts.gapTol ?? 0;
   const q0 = Float64Array.from(opts.start);
   const open = new Uint8Array(K);
   for (let k = 0; k < K; k++) open[k] = opts.need && !opts.need[k] ? 0 : 1;
@@ -219,9 +218,7 @@ export function lanczosTolerantBatched(
       coef[k] = s;
       if (subspace.length) ritzOf[k] = S;
       const breakdown = !(b > 1e-12 * (Math.abs(theta) + b)) || !Number.isFinite(b);
-      const gap = n >= 2 ? theta - values[top - 1] : 0;
-      const converged =
-        n >= minOrder && (res <= tol * Math.abs(theta) || (gapTol > 0 && n >= 2 && res * res <= gapTol * Math.abs(theta) * gap));
+      const converged = n >= minOrder && res <= tol * Math.abs(theta);
       if (breakdown || converged || !Number.isFinite(theta) || n === m) {
         open[k] = 0;
         continue;

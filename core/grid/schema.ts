@@ -238,7 +238,8 @@ export const trainingSchema = z
         minOrder: z.number().int().min(1).max(200).default(10),
         /**
          * Every coldEvery-th sharpness measurement (steps s with s / sharpnessEvery a positive multiple of it) of
-         * warm Lanczos is also solved cold, full order; where the two disagree beyond `tolerance` the trace keeps
+         * warm Lanczos is also solved cold (from the fixed start, stopped on its residual like a warm solve, after
+         * at least minOrder steps); where the two disagree beyond `tolerance` the trace keeps
          * the better (larger) value and counts the disagreement (record `sharpness.coldChecks`,
          * `coldMismatches`), so a drift to the second eigenvalue is corrected and visible. Default 10; 0: never.
          */
