@@ -17,13 +17,14 @@ const finitePositive = z.number().positive().finite();
  */
 
 /**
- * Trials in one sweep: 250,000, the largest sweep that runs today. Above about 270,000 the plan the workflow carries
- * passes Temporal's 2 MB payload limit and manifest.json nears V8's largest string (docs/performance.md, "Planning
- * and limits", measures planning at 1,000,000); a grid that would fail there is rejected here instead. Counted from
- * the axes, never by expanding them, so `sweep validate` answers at once for any grid. Not configurable: a larger
- * study is several sweeps (several grid files, e.g. one per range of widths or seeds).
+ * Trials in one sweep, by default: 1,000,000. Nothing a workflow carries grows with the trials (the plan is in the
+ * store, one file per pack), so the cap is about what one sweep's store and finalize take (docs/performance.md,
+ * "Scale": a 1,000,000-trial plan and finalize measured). Raise it per grid with `execution.maxTrials`, up to
+ * MAX_TRIALS_LIMIT. Counted from the axes, never by expanding them, so `sweep validate` answers at once for any grid.
  */
-export const MAX_TRIALS = 250_000;
+export const MAX_TRIALS = 1_000_000;
+/** The most `execution.maxTrials` may allow. */
+export const MAX_TRIALS_LIMIT = 10_000_000;
 /** Hidden units of one network: 100,000 (600,003 parameters at 3 classes); packs of wide ones by execution.packMemoryMiB. */
 export const MAX_WIDTH = 100_000;
 /**
@@ -379,6 +380,8 @@ export const executionSchema = z
      * at --concurrency 1 (docs/deploy.md). Optional, so that grids without it keep their grid hash.
      */
     packMemoryMiB: z.number().int().min(16).max(1024 * 1024).optional(),
+    /** Most trials this grid may make (default MAX_TRIALS, 1,000,000; at most 10,000,000). Optional, as packMemoryMiB. */
+    maxTrials: z.number().int().min(1).max(MAX_TRIALS_LIMIT).optional(),
   })
   .strict();
 
@@ -452,10 +455,11 @@ export function packMemoryIssue(g: GridSpec, shape: DataShape): { path: (string 
   };
 }
 
-/** The grid's trial count against MAX_TRIALS, and (spirals; file datasets once read) its packs' memory against execution.packMemoryMiB. */
+/** The grid's trial count against execution.maxTrials (default MAX_TRIALS), and (spirals; file datasets once read) its packs' memory against execution.packMemoryMiB. */
 function checkSize(g: GridSpec, ctx: z.RefinementCtx): void {
   const total = countTrials(g.grid);
-  if (total > MAX_TRIALS) {
+  const cap = g.execution.maxTrials ?? MAX_TRIALS;
+  if (total > cap) {
     const axes = (loss: LossName) =>
       [['widths', g.grid.width], ['lr', g.grid.lr], ...(isDynamical(loss) ? [['periods', g.grid.period], ['amplitudes', g.grid.amplitude]] : []), ['seeds', g.grid.seed]]
         .map(([name, xs]) => `${(xs as unknown[] | undefined)?.length ?? 0} ${name as string}`)
@@ -464,7 +468,10 @@ function checkSize(g: GridSpec, ctx: z.RefinementCtx): void {
     ctx.addIssue({
       code: 'custom',
       path: ['grid'],
-      message: `${fmt(total)} trials (${terms}), more than the ${fmt(MAX_TRIALS)} one sweep may have: split the grid into several grid files (e.g. by width or seed) and start one sweep each`,
+      message:
+        `${fmt(total)} trials (${terms}), more than the ${fmt(cap)} one sweep may have` +
+        (g.execution.maxTrials === undefined ? '' : ' (execution.maxTrials)') +
+        `: raise execution.maxTrials (up to ${fmt(MAX_TRIALS_LIMIT)}) for a store and workers that can take it, or split the grid into several grid files (e.g. by width or seed) and start one sweep each`,
     });
   }
   const shape = spiralsShape(g.dataset);

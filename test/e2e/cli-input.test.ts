@@ -141,7 +141,8 @@ threshold:
 });
 
 /**
- * What cannot run is bad input too: too many trials, a width whose packs cannot fit in memory, a YAML alias bomb.
+ * What cannot run is bad input too: too many trials, a width whose packs cannot fit in memory, a YAML alias bomb, a
+ * grid file too large for a workflow input.
  * Exit 2 at the key, fast, before any server is contacted (start is pointed at an address nothing listens on).
  */
 describe('limits', () => {
@@ -164,9 +165,10 @@ grid:
     .map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)
     .join('\n')}\n`;
   const cases: { name: string; text: string; expect: RegExp }[] = [
-    { name: '4,000,000 trials', text: grid(list(400), list(10, 0)), expect: /huge\.yaml:4:1 grid: 4,000,000 trials \(dce: 400 widths x 10 lr x 10 periods x 10 amplitudes x 10 seeds\), more than the 250,000/ },
+    { name: '4,000,000 trials', text: grid(list(400), list(10, 0)), expect: /huge\.yaml:4:1 grid: 4,000,000 trials \(dce: 400 widths x 10 lr x 10 periods x 10 amplitudes x 10 seeds\), more than the 1,000,000 one sweep may have: raise execution\.maxTrials/ },
     { name: 'width 10^8', text: grid('[2, 100000000]'), expect: /huge\.yaml:5:14 grid\.width\[1\]: width 100,000,000 is more than the 100,000 hidden units allowed/ },
     { name: 'alias bomb', text: laughs + grid('[2]'), expect: /huge\.yaml:5:\d+ e\[0\]: YAML aliases bring more than 10,000 values into the file/ },
+    { name: 'a 1.2 MB file', text: grid('[2]', list(200_000, 0)), expect: /huge\.yaml:1:1 \(file\): the grid file is 1,[0-9,]+ bytes, more than the 1,048,576 a sweep takes/ },
   ];
 
   for (const c of cases) {
@@ -182,11 +184,11 @@ grid:
     });
   }
 
-  it('a grid of 250,000 trials validates (counted from its axes, not expanded)', async () => {
+  it('a grid of 1,000,000 trials validates (counted from its axes, not expanded)', async () => {
     const file = path.join(dir, 'large.yaml');
-    writeFileSync(file, grid(list(25), list(10, 0)));
+    writeFileSync(file, grid(list(100), list(10, 0)));
     const run = await runCli(['validate', file, '--json'], env, 30_000);
     expect(run.code, run.stderr).toBe(0);
-    expect(lastJson(run)).toMatchObject({ valid: true, trials: 250_000, packs: 15_625, byLoss: { dce: 250_000 }, trialSteps: 5_000_000 });
+    expect(lastJson(run)).toMatchObject({ valid: true, trials: 1_000_000, packs: 62_500, byLoss: { dce: 1_000_000 }, trialSteps: 20_000_000 });
   });
 });

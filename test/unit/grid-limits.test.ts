@@ -41,16 +41,21 @@ describe('trial count, from the axes', () => {
     }
   });
 
-  it(`rejects more than ${MAX_TRIALS.toLocaleString('en-US')} trials at the grid key, saying what multiplies and what to do`, () => {
+  it(`rejects more than ${MAX_TRIALS.toLocaleString('en-US')} trials at the grid key, saying what multiplies and how to raise the cap`, () => {
     // 400 widths x 10 lr x 10 T x 10 A x 10 seeds = 4,000,000 dynamical trials (+ 40,000 ce)
-    const text = grid(axes({ width: list(400), lr: list(10), loss: '[ce, dce]', period: list(10), amplitude: list(10), seed: list(10, 0) }));
-    const issues = issuesOf(text);
+    const axesOf4M = axes({ width: list(400), lr: list(10), loss: '[ce, dce]', period: list(10), amplitude: list(10), seed: list(10, 0) });
+    const issues = issuesOf(grid(axesOf4M));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatchObject({ line: 4, col: 1, key: 'grid' });
     expect(issues[0].message).toBe(
       '4,040,000 trials (ce: 400 widths x 10 lr x 10 seeds; dce: 400 widths x 10 lr x 10 periods x 10 amplitudes x 10 seeds), ' +
-        'more than the 250,000 one sweep may have: split the grid into several grid files (e.g. by width or seed) and start one sweep each',
+        'more than the 1,000,000 one sweep may have: raise execution.maxTrials (up to 10,000,000) for a store and workers that can take it, ' +
+        'or split the grid into several grid files (e.g. by width or seed) and start one sweep each',
     );
+    // Raised, it validates; lowered, the message names the key.
+    expect(countTrials(parseGrid(grid(axesOf4M, 'execution:\n  maxTrials: 5000000\n'), 'g.yaml').grid)).toBe(4_040_000);
+    expect(issuesOf(grid(axes(), 'execution:\n  maxTrials: 10\n'))[0].message).toMatch(/^30 trials .*, more than the 10 one sweep may have \(execution\.maxTrials\): raise/);
+    expect(issuesOf(grid(axes(), 'execution:\n  maxTrials: 20000000\n'))).toMatchObject([{ key: 'execution.maxTrials' }]);
   });
 
   it('a malformed axis is reported as such, not counted', () => {
@@ -58,9 +63,9 @@ describe('trial count, from the axes', () => {
   });
 
   it('accepts exactly the maximum', () => {
-    const spec = parseGrid(grid(axes({ width: list(25), lr: list(10), loss: '[dce]', period: list(10), amplitude: list(10), seed: list(10, 0) })), 'g.yaml');
+    const spec = parseGrid(grid(axes({ width: list(100), lr: list(10), loss: '[dce]', period: list(10), amplitude: list(10), seed: list(10, 0) })), 'g.yaml');
     expect(countTrials(spec.grid)).toBe(MAX_TRIALS);
-    expect(countPacks(spec)).toBe(15_625);
+    expect(countPacks(spec)).toBe(62_500);
   });
 });
 
