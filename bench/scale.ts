@@ -167,6 +167,7 @@ function syntheticRow(id: string, c: { loss: TrialRow['loss']; width: number; lr
     trialId: id, loss: c.loss, width: c.width, params: paramCount(c.width, 3), lr: c.lr, period: c.period, amplitude: c.amplitude, seed: c.seed,
     trainLoss: 1 - acc, trainLossStatic: 1 - acc, trainAcc: acc, valLoss: 1 - acc, valAcc: acc, sharpnessDynamic: null, sharpnessStatic: null,
     diverged: false, divergedAtStep: null, stepsRun: 20, wallTimeS: 0.01, stepsPerSecond: 2000, engine: 'fast', engineVersion: 'synthetic', backend: 'synthetic',
+    eosCrossings: 0, firstCrossingStep: null, maxEosRatio: null, lossSpikes: 0,
   };
 }
 

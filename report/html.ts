@@ -183,9 +183,9 @@ function sortedStrings(xs: string[]): string[] {
  * Edge-of-stability crossings, loss spikes and blow-ups of the trials whose full records the report reads, when
  * they happen and where in the schedule's period (report/instability.ts; definitions in docs/monitor.md).
  */
-async function instabilitySection(records: readonly TrialRecord[]): Promise<string> {
+async function instabilitySection(all: readonly TrialRow[], records: readonly TrialRecord[]): Promise<string> {
   const trials = trialInstability(records);
-  const rows = instabilityTable(trials)
+  const rows = instabilityTable(all)
     .map(
       (r) =>
         `<tr class="instability-row" data-loss="${esc(r.loss)}" data-lr="${r.lr}"><th scope="row">${esc(r.loss)}</th><td>${r.lr}</td><td>${r.trials}</td>` +
@@ -200,14 +200,14 @@ async function instabilitySection(records: readonly TrialRecord[]): Promise<stri
       `; ${b.crossingsBefore} crossing(s) of 2/η before`,
   );
   return `<section id="instability"><h2>Instability: the edge of stability 2/η</h2>
-<table id="instability-table" class="data"><caption>Per loss and learning rate, over the ${records.length} trials whose traces the report draws:
+<table id="instability-table" class="data"><caption>Per loss and learning rate, over all ${all.length} trials with records:
 trials whose λmax·η/2 crossed 1 (sharpness above 2/η), crossings, the median step of the first one, blow-ups (non-finite loss) and
 loss spikes (static training loss above ${SPIKE_RATIO}× its lowest so far).</caption>
 <thead><tr><th>loss</th><th>η</th><th>trials</th><th>crossed 2/η</th><th>crossings</th><th>first crossing (median step)</th><th>blow-ups</th><th>loss spikes</th><th>max λmax·η/2</th></tr></thead>
 <tbody>
 ${rows}
 </tbody></table>
-<div class="charts">${figure('chart-instability-raster', await instabilityRasterChart(trials), 'Each row a trial: when it crossed 2/η, spiked and blew up.')}
+<div class="charts">${figure('chart-instability-raster', await instabilityRasterChart(trials), `Each row a trial (of the ${records.length} whose traces the report draws): when it crossed 2/η, spiked and blew up.`)}
 ${figure('chart-instability-phase', await instabilityPhaseChart(trials), 'Where in the period of the class weights the crossings and blow-ups of the dynamical losses happen.')}</div>
 ${blown.length ? `<h3>Blow-ups</h3>${cappedList(blown, 20, 'trials.csv has divergedAtStep')}` : ''}</section>`;
 }
@@ -280,7 +280,7 @@ ${warnings.length ? `<ul class="warnings">${warnings.map((w) => `<li>${esc(w)}</
 <section id="accuracy"><h2>Accuracy against parameter count</h2><div class="charts">${accuracy.join('\n')}</div>
 <p class="ci">Each loss is drawn for its headline cell (the first fold's cell when cross-fitted); markers on the ${esc(criterionMetric ?? 'criterion')} chart.</p></section>
 <section id="sharpness"><h2>Sharpness against step</h2><div class="charts">${sharp.join('\n') || '<p>No trials.</p>'}</div></section>
-${await instabilitySection(input.traces)}
+${await instabilitySection(rows, input.traces)}
 <section id="heatmaps"><h2>Validation accuracy over amplitude × period</h2><div class="charts">${heat.join('\n') || '<p>No dynamical losses in this sweep.</p>'}</div></section>
 ${failures.length ? `<section id="failures"><h2>Failures</h2>${cappedList(failures.map((f) => `<code>${esc(f.trialId)}</code>: ${esc(f.message)}`), 20, 'summary.json')}</section>` : ''}
 </main></body></html>

@@ -1,11 +1,14 @@
 /**
  * The report's instability numbers (pure): per trial, the crossings of 2/eta, loss spikes and the blow-up, each
  * placed in the schedule's period (phase and emphasised class, core/monitor.ts); then small tables and chart rows
- * whose size does not grow with the trials (cells and bins, and at most RASTER_TRIALS trials drawn one by one).
+ * whose size does not grow with the trials (cells and bins, and at most RASTER_TRIALS trials drawn one by one). The
+ * table covers every trial (from the table rows); the charts and the blow-up list, the trials whose traces the
+ * report reads.
  */
 import { instabilityOf, schedulePosition, trialCell, type InstabilityEvents } from '../core/monitor.js';
 import { median } from '../core/statistics.js';
 import type { LossName, TrialRecord } from '../core/types.js';
+import type { TrialRow } from '../results/tables.js';
 import { groupBy, lossesOf } from './data.js';
 
 /** Trials drawn one per row in the crossings chart (those with the most events first). */
@@ -42,24 +45,24 @@ export interface InstabilityRow {
   maxEos: number | null;
 }
 
-/** One row per loss and learning rate. */
-export function instabilityTable(trials: readonly TrialInstability[]): InstabilityRow[] {
+/** One row per loss and learning rate, over every trial of the sweep (its table rows). */
+export function instabilityTable(rows: readonly TrialRow[]): InstabilityRow[] {
   const out: InstabilityRow[] = [];
-  for (const loss of lossesOf(trials.map((t) => t.record.config))) {
-    const mine = trials.filter((t) => t.record.config.loss === loss);
-    for (const [lr, ts] of [...groupBy(mine, (t) => t.record.config.lr)].sort((a, b) => a[0] - b[0])) {
-      const firsts = ts.filter((t) => t.events.crossings.length > 0).map((t) => t.events.crossings[0].step);
-      const ratios = ts.map((t) => t.maxEos).filter((x): x is number => x !== null);
+  for (const loss of lossesOf(rows)) {
+    const mine = rows.filter((r) => r.loss === loss);
+    for (const [lr, ts] of [...groupBy(mine, (r) => r.lr)].sort((a, b) => a[0] - b[0])) {
+      const firsts = ts.map((r) => r.firstCrossingStep).filter((x): x is number => x !== null);
+      const ratios = ts.map((r) => r.maxEosRatio).filter((x): x is number => x !== null);
       out.push({
         loss,
         lr,
         trials: ts.length,
         crossed: firsts.length,
-        crossings: ts.reduce((n, t) => n + t.events.crossings.length, 0),
+        crossings: ts.reduce((n, r) => n + r.eosCrossings, 0),
         firstCrossingStep: firsts.length > 0 ? median(firsts) : null,
-        blowUps: ts.filter((t) => t.events.divergedAt !== null).length,
-        spiked: ts.filter((t) => t.spikes > 0).length,
-        maxEos: ratios.length > 0 ? Math.max(...ratios) : null,
+        blowUps: ts.filter((r) => r.divergedAtStep !== null).length,
+        spiked: ts.filter((r) => r.lossSpikes > 0).length,
+        maxEos: ratios.reduce<number | null>((m, x) => (m === null || x > m ? x : m), null),
       });
     }
   }

@@ -4,7 +4,11 @@
  * Columns (same names and order in both files; null = missing or not finite):
  *   trialId, loss, width, params, lr, period, amplitude, seed,
  *   trainLoss, trainLossStatic, trainAcc, valLoss, valAcc, sharpnessDynamic, sharpnessStatic,
- *   diverged, divergedAtStep, stepsRun, wallTimeS, stepsPerSecond, engine, engineVersion, backend
+ *   diverged, divergedAtStep, stepsRun, wallTimeS, stepsPerSecond, engine, engineVersion, backend,
+ *   eosCrossings, firstCrossingStep, maxEosRatio, lossSpikes
+ * The last four are the instability monitor's numbers of the whole trial (core/monitor.ts instabilityOf, at the
+ * sharpness cadence): crossings of 2/eta (lambda_max eta / 2 passing 1), the step of the first, the largest
+ * lambda_max eta / 2, and loss spikes.
  * The final metrics are `record.final` (SCIENCE.md: at the final parameters). Static losses have empty period and
  * amplitude. Rows are in plan order (pack by pack: loss family, width, then loss, lr, period, amplitude, seed), the
  * order they are streamed in, so that no process holds a large sweep's table; `sweep results` lists them alike.
@@ -17,6 +21,7 @@ import { stringify } from 'csv-stringify/sync';
 import { ByteWriter, ParquetWriter, parquetWriteBuffer, schemaFromColumnData } from 'hyparquet-writer';
 import type { Store } from '../core/store.js';
 import type { LossName, TrialRecord } from '../core/types.js';
+import { instabilityOf } from '../core/monitor.js';
 
 export interface TrialRow {
   trialId: string;
@@ -42,6 +47,10 @@ export interface TrialRow {
   engine: string;
   engineVersion: string;
   backend: string;
+  eosCrossings: number;
+  firstCrossingStep: number | null;
+  maxEosRatio: number | null;
+  lossSpikes: number;
 }
 
 type ParquetType = 'STRING' | 'INT32' | 'INT64' | 'DOUBLE' | 'BOOLEAN';
@@ -71,12 +80,17 @@ export const TRIAL_COLUMNS: readonly { name: keyof TrialRow; type: ParquetType }
   { name: 'engine', type: 'STRING' },
   { name: 'engineVersion', type: 'STRING' },
   { name: 'backend', type: 'STRING' },
+  { name: 'eosCrossings', type: 'INT32' },
+  { name: 'firstCrossingStep', type: 'INT32' },
+  { name: 'maxEosRatio', type: 'DOUBLE' },
+  { name: 'lossSpikes', type: 'INT32' },
 ];
 
 const finite = (v: number | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 export function trialRow(r: TrialRecord): TrialRow {
   const c = r.config;
+  const { stability, events } = instabilityOf(r);
   return {
     trialId: r.trialId,
     loss: c.loss,
@@ -101,6 +115,10 @@ export function trialRow(r: TrialRecord): TrialRow {
     engine: r.engine.name,
     engineVersion: r.engine.version,
     backend: r.engine.backend,
+    eosCrossings: events.crossings.length,
+    firstCrossingStep: events.crossings[0]?.step ?? null,
+    maxEosRatio: finite(stability.maxEos),
+    lossSpikes: stability.spikes,
   };
 }
 

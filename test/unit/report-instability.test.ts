@@ -39,7 +39,7 @@ describe('report-time instability analysis', () => {
   const trials = trialInstability(records);
 
   it('tabulates per loss and learning rate: trials that crossed, crossings, first crossing, blow-ups, spikes', () => {
-    expect(instabilityTable(trials)).toEqual([
+    expect(instabilityTable(records.map(trialRow))).toEqual([
       { loss: 'ce', lr: 1, trials: 1, crossed: 1, crossings: 1, firstCrossingStep: 10, blowUps: 0, spiked: 0, maxEos: 1.3 },
       { loss: 'dce', lr: 1, trials: 2, crossed: 1, crossings: 3, firstCrossingStep: 10, blowUps: 1, spiked: 1, maxEos: 2 },
     ]);
