@@ -7,7 +7,7 @@
  * also be a "folder" of other keys ('a' and 'a/b' cannot coexist); such a put fails with a clear error.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Store } from '../core/store.js';
 import { InvalidKeyError, normaliseChildPrefix, sortKeys, toBytes, validateKey, validatePrefix } from './keys.js';
@@ -39,38 +39,29 @@ export class LocalStore implements Store {
   }
 
   async put(key: string, body: string | Uint8Array, _contentType?: string): Promise<void> {
-    const target = this.pathOf(key);
-    const dir = path.dirname(target);
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw this.wrap('put', key, err);
-    }
-    const tmp = path.join(dir, `${TMP_MARKER}${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}`);
-    try {
-      const fh = await open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(toBytes(body));
-        if (this.fsync) await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, target);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw this.wrap('put', key, err);
-    }
+    await this.writeAtomically(key, (fh) => fh.writeFile(toBytes(body)));
   }
 
   async putStream(key: string, chunks: AsyncIterable<Uint8Array>, _contentType?: string): Promise<void> {
+    await this.writeAtomically(key, async (fh) => {
+      for await (const chunk of chunks) await fh.write(chunk);
+    });
+  }
+
+  /** Write a temp file next to the key's file (fsynced when asked), then rename it into place. */
+  private async writeAtomically(key: string, write: (fh: FileHandle) => Promise<unknown>): Promise<void> {
     const target = this.pathOf(key);
     const dir = path.dirname(target);
-    const tmp = path.join(dir, `${TMP_MARKER}${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(dir, { recursive: true });
+    } catch (err) {
+      throw this.wrap('put', key, err);
+    }
+    const tmp = path.join(dir, `${TMP_MARKER}${path.basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    try {
       const fh = await open(tmp, 'wx', 0o644);
       try {
-        for await (const chunk of chunks) await fh.write(chunk);
+        await write(fh);
         if (this.fsync) await fh.sync();
       } finally {
         await fh.close();
