@@ -100,6 +100,23 @@ describe('S3Store on MinIO', () => {
     expect(Buffer.compare(Buffer.from(got!), Buffer.from(big))).toBe(0);
   });
 
+  it('putStream: a small stream is one object, a large one a multipart upload; a failed stream leaves nothing', async () => {
+    const s = freshStore();
+    async function* chunks(n: number, size: number, failAt = -1) {
+      for (let i = 0; i < n; i++) {
+        if (i === failAt) throw new Error('the producer failed');
+        yield Uint8Array.from({ length: size }, (_, j) => (i * 31 + j) % 251);
+      }
+    }
+    const expected = (n: number, size: number) => Buffer.concat([...Array(n)].map((_, i) => Uint8Array.from({ length: size }, (_, j) => (i * 31 + j) % 251)));
+    await s.putStream('small.bin', chunks(3, 1000));
+    expect(Buffer.from((await s.get('small.bin'))!).equals(expected(3, 1000))).toBe(true);
+    await s.putStream('large.bin', chunks(20, 1 << 20)); // 20 MiB: three parts of 8 MiB, 8 MiB, 4 MiB
+    expect(Buffer.from((await s.get('large.bin'))!).equals(expected(20, 1 << 20))).toBe(true);
+    await expect(s.putStream('torn.bin', chunks(20, 1 << 20, 12))).rejects.toThrow(/the producer failed/);
+    expect(await s.exists('torn.bin')).toBe(false);
+  });
+
   it('lists sorted keys with string-prefix semantics, relative to the store', async () => {
     const s = freshStore();
     for (const k of ['trials/b.json', 'trials/a.json', 'trials/sub/c.json', 'trials-old/z.json', 'top.json']) await s.put(k, k);
