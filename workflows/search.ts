@@ -27,6 +27,7 @@ import {
 import type { RoundRequest, SearchCell, SearchRoundLog } from '../core/types.js';
 import { CONTROL_QUEUE, progressQuery, type SweepInput, type SweepProgress, type SweepResult, type SweepStatus } from './definitions.js';
 import { detailsMarkdown } from './details.js';
+import { runPackWindow } from './packs.js';
 import { searchDetailsMarkdown } from './search-details.js';
 
 const DEFAULT_HISTORY_BUDGET = 10_000;
@@ -95,7 +96,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
     status,
     totalTrials: state.rounds.reduce((n, r) => n + r.trials, 0),
     completedTrials: state.completed,
-    failedPacks: 0,
+    failedPacks: state.failedPacks,
     divergedTrials: state.diverged,
     totalPacks: state.packs,
     donePacks: state.donePacks,
@@ -129,10 +130,10 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
     retry: { maximumAttempts: plan.maxAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['GridError', 'BadPack'] },
   });
 
-  /** Train packs [from, to) through a bounded window; a pack whose retries are exhausted is counted as failed. */
+  const inFlight = new Set<Promise<void>>();
+  /** Train packs [from, to) through the bounded window; a pack whose retries are exhausted is counted as failed. */
   async function trainPacks(from: number, to: number, round: number): Promise<void> {
     let next = from;
-    const inFlight = new Set<Promise<void>>();
     const one = async (index: number) => {
       running++;
       try {
@@ -153,14 +154,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
         show();
       }
     };
-    for (;;) {
-      while (inFlight.size < plan.maxConcurrentPacks && next < to) {
-        const p: Promise<void> = one(next++).finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-      if (inFlight.size === 0) return;
-      await Promise.race(inFlight);
-    }
+    await runPackWindow(inFlight, plan.maxConcurrentPacks, () => (next < to ? next++ : null), one);
   }
 
   const historyBudget = input.historyBudget ?? DEFAULT_HISTORY_BUDGET;
@@ -173,7 +167,11 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
       state.cells = r.cells;
       state.trialSteps += r.judgedTrialSteps;
       state.previous = null;
-      if (r.cellsSearched === 0) break;
+      if (r.cellsSearched === 0) {
+        // Nothing more to train: the search's round is its last trained one, not the empty one just planned.
+        state.round = state.rounds.length;
+        break;
+      }
       const fromPack = state.packs;
       state.packs += r.packCount;
       state.rounds.push({ round: state.round, cells: r.cellsSearched, widths: r.widths, trials: r.trials });
@@ -189,6 +187,8 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
     if (!isCancellation(err)) throw err;
     cancelled = err;
     setStatus('cancelled');
+    // As a sweep does: running packs observe the cancellation and stop before the search is finalized.
+    await CancellationScope.nonCancellable(() => Promise.allSettled([...inFlight]));
   }
 
   if (!cancelled) setStatus('finalizing');

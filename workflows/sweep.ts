@@ -26,6 +26,7 @@ import {
 } from './definitions.js';
 import { detailsMarkdown } from './details.js';
 import { monitorEveryS, SweepMonitor } from './monitor.js';
+import { runPackWindow } from './packs.js';
 
 /** Continue-as-new well before Temporal's 51,200-event history limit. */
 const DEFAULT_HISTORY_BUDGET = 10_000;
@@ -173,14 +174,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
   const inFlight = new Set<Promise<void>>();
   let cancelled: unknown = undefined;
   try {
-    for (;;) {
-      while (inFlight.size < plan.maxConcurrentPacks && state.nextPack < plan.packCount && !mustRoll()) {
-        const p: Promise<void> = runPack(state.nextPack++).finally(() => inFlight.delete(p));
-        inFlight.add(p);
-      }
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight);
-    }
+    await runPackWindow(inFlight, plan.maxConcurrentPacks, () => (state.nextPack < plan.packCount && !mustRoll() ? state.nextPack++ : null), runPack);
   } catch (err) {
     if (!isCancellation(err)) throw err;
     cancelled = err;
