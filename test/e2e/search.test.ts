@@ -162,4 +162,39 @@ describe('threshold search end to end', () => {
     // (d) it replays deterministically against the current workflow code.
     await Worker.runReplayHistory({ workflowsPath }, await handle.fetchHistory(), s.workflowId);
   });
+
+  it('stops its running packs before it finalizes when cancelled', { timeout: 300_000 }, async () => {
+    const { dir, env, client } = stack;
+    const file = path.join(dir, 'cancel.yaml');
+    // Packs far too long to finish: the cancellation must reach them (heartbeats) before the search finalizes.
+    writeFileSync(file, gridOf('search-cancel', 'search: threshold\n').replace('steps: 4000', 'steps: 4000000').replace('sharpnessEvery: 4', 'sharpnessEvery: 0').replace('packSize: 1', 'packSize: 1\n  heartbeatTimeoutS: 5'));
+    const s = lastJson<{ sweepId: string; workflowId: string }>(await runCli(['start', file, '--json'], env));
+    const handle = client.workflow.getHandle(s.workflowId);
+    for (let i = 0; ; i++) {
+      const pending = (await handle.describe()).raw.pendingActivities ?? [];
+      if (pending.some((a) => a.activityType?.name === 'trainPack' && /STARTED|^2$/.test(String(a.state)))) break;
+      if (i > 600) throw new Error('no pack started');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const cancel = await runCli(['cancel', s.sweepId, '--wait', '--json'], env, 120_000);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(lastJson(cancel)).toMatchObject({ status: 'cancelled' });
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+
+    // In the history every trainPack ended (cancelled) before finishSearch was scheduled.
+    const history = await handle.fetchHistory();
+    const events = history.events ?? [];
+    const typeOf = new Map<string, string>();
+    for (const e of events) if (e.activityTaskScheduledEventAttributes) typeOf.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '');
+    const scheduledOf = (e: (typeof events)[number]) =>
+      String((e.activityTaskCanceledEventAttributes ?? e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes)?.scheduledEventId ?? '');
+    const packsScheduled = [...typeOf.entries()].filter(([, t]) => t === 'trainPack').map(([id]) => id);
+    const packEnds = events.filter((e) => packsScheduled.includes(scheduledOf(e)));
+    const finish = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finishSearch');
+    expect(packsScheduled.length).toBeGreaterThan(0);
+    expect(packEnds).toHaveLength(packsScheduled.length);
+    expect(packEnds.some((e) => e.activityTaskCanceledEventAttributes)).toBe(true);
+    expect(Math.max(...packEnds.map((e) => Number(e.eventId)))).toBeLessThan(Number(finish!.eventId));
+    await Worker.runReplayHistory({ workflowsPath }, history, s.workflowId);
+  });
 });
