@@ -21,7 +21,7 @@ import yargs from 'yargs';
 import { runScaleBench, type ScaleBench } from './scale.js';
 import { hideBin } from 'yargs/helpers';
 import { createReferenceKernel } from '../core/engines/reference-kernel.js';
-import { createFastKernel, fastAvailable, FAST_BACKEND } from '../core/engines/fast-kernel.js';
+import { createFastKernel, fastAvailable, fastBackendOf, fastIsaFor } from '../core/engines/fast-kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../core/data.js';
 import { initParams } from '../core/model.js';
 import type { KernelFactory } from '../core/kernel.js';
@@ -169,7 +169,8 @@ async function contenders(o: Options): Promise<{ list: Contender[]; skipped: { e
   const skipped: { engine: string; reason: string }[] = [];
   if (o.engines.includes('reference')) list.push({ engine: 'reference', backend: 'float64', factory: createReferenceKernel });
   if (o.engines.includes('fast')) {
-    if (await fastAvailable()) list.push({ engine: 'fast', backend: FAST_BACKEND, factory: createFastKernel });
+    // The workloads are spirals: native when built (DYNSWEEP_FAST_KERNEL=wasm measures the wasm kernel).
+    if (await fastAvailable()) list.push({ engine: 'fast', backend: fastBackendOf(fastIsaFor(2, 3)), factory: createFastKernel });
     else skipped.push({ engine: 'fast', reason: 'wasm module not built (npm run asbuild)' });
   }
   if (o.engines.includes('tfjs')) {

@@ -12,16 +12,21 @@
  *   recompute the hidden activations in every pass and keep the logits in registers, with a cached hvp; every
  *   other shape stores the activations of a chunk of samples (the first layer is a real GEMM) on a padded
  *   layout (inputs to an even count, hidden units to a multiple of 4), see asm/fast-kernel.ts "Any shape".
+ * - The spirals kernels also exist as a native addon (native/, built by scripts/build-native-kernel.sh into
+ *   dist/native/fast-kernel.node when g++ is there): the same operations lane for lane on AVX2 (8 trials per vector)
+ *   or AVX-512 (16), so the same numbers bit for bit (test/unit/fast-native.test.ts), faster. Chosen per kernel
+ *   (`fastIsaFor`): native for d = 2, C = 3 when built and the CPU runs it, wasm otherwise; `backend` says which.
  */
 import { readFileSync, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, type PackKernel, type SplitMetrics } from '../kernel.js';
 import { lossFamily, type LossName } from '../types.js';
 import { paramCount } from '../model.js';
 
 export const FAST_BACKEND = 'wasm-simd';
-const LANES = 4;
-const V = 16; // bytes per v128
+/** Trials per v128 in the wasm kernel. */
+const WASM_LANES = 4;
 
 // The project's lib (ES2022, no DOM) does not declare WebAssembly; the little used here, typed locally.
 interface WasmMemory {
@@ -39,9 +44,8 @@ const WASM = (globalThis as unknown as {
   };
 }).WebAssembly;
 
-interface FastExports {
-  memory: WasmMemory;
-  heapBase(): number;
+/** The spirals kernels (d = 2, C = 3), in wasm and in the native addon alike (arguments are byte offsets). */
+interface SpiralsExports {
   stepBlock(
     th: number, grad: number, lr: number, act: number, om: number,
     x: number, y: number, n: number, w: number, ce: number, dz: number, lossOut: number, update: number,
@@ -52,6 +56,11 @@ interface FastExports {
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
     y: number, pp: number, dz: number, D: number, rdz: number, E: number,
   ): void;
+}
+
+interface FastExports extends SpiralsExports {
+  memory: WasmMemory;
+  heapBase(): number;
   stepAny(
     th: number, grad: number, lr: number, act: number, om: number, x: number, y: number, np: number, n: number,
     dp: number, wp: number, C: number, ce: number, S: number, H: number, G: number, Z: number, Dz: number,
@@ -100,6 +109,138 @@ export async function fastAvailable(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Where the built native addon may be (as for the wasm module). */
+export function fastNativeCandidates(): string[] {
+  return [
+    fileURLToPath(new URL('../../native/fast-kernel.node', import.meta.url)),
+    fileURLToPath(new URL('../../dist/native/fast-kernel.node', import.meta.url)),
+  ];
+}
+
+type NativeIsa = 'avx2' | 'avx512';
+/** Which kernel runs a pack: the WebAssembly one or the native addon's for an instruction set. */
+export type FastIsa = 'wasm' | NativeIsa;
+
+/** One instruction set's kernels in the addon: the wasm exports' arguments, after the kernel's memory. */
+type NativeKernels = { lanes: number } & {
+  [F in keyof SpiralsExports]: (memory: ArrayBuffer, ...args: Parameters<SpiralsExports[F]>) => void;
+};
+
+/** native/addon.cc. */
+interface NativeAddon {
+  /** A zeroed, 64-byte aligned ArrayBuffer of `bytes`. */
+  alloc(bytes: number): ArrayBuffer;
+  /** The instruction sets this CPU runs, best last. */
+  isas: NativeIsa[];
+  avx2?: NativeKernels;
+  avx512?: NativeKernels;
+}
+
+let nativeLoaded: { addon: NativeAddon | null; why: string } | null = null;
+
+/** The native addon, or null (and why) when it is not built or does not load here. */
+export function fastNative(): { addon: NativeAddon | null; why: string } {
+  if (!nativeLoaded) {
+    const path = fastNativeCandidates().find((p) => existsSync(p));
+    if (!path) {
+      nativeLoaded = { addon: null, why: `not built (looked for ${fastNativeCandidates().join(', ')}; scripts/build-native-kernel.sh)` };
+    } else {
+      try {
+        nativeLoaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, why: '' };
+      } catch (e) {
+        nativeLoaded = { addon: null, why: `${path} does not load: ${(e as Error).message}` };
+      }
+    }
+  }
+  return nativeLoaded;
+}
+
+const ISAS: readonly FastIsa[] = ['wasm', 'avx2', 'avx512'];
+
+/**
+ * The kernel for a shape. Only the spirals kernels (d = 2, C = 3) exist natively; every other shape runs wasm.
+ * `choice` is DYNSWEEP_FAST_KERNEL: auto (default; the addon's best instruction set this CPU runs, wasm when the
+ * addon is not built or the CPU runs none), wasm, avx2 or avx512 (those two: an error when not available here).
+ * Every choice gives the same numbers; the record's backend names the one that ran.
+ */
+export function fastIsaFor(d: number, C: number, choice = process.env.DYNSWEEP_FAST_KERNEL ?? 'auto'): FastIsa {
+  if (choice !== 'auto' && !ISAS.includes(choice as FastIsa)) {
+    throw new Error(`DYNSWEEP_FAST_KERNEL must be auto, ${ISAS.join(', ')}; got '${choice}'`);
+  }
+  if (!(d === 2 && C === 3) || choice === 'wasm') return 'wasm';
+  const { addon, why } = fastNative();
+  if (choice === 'auto') return addon?.isas[addon.isas.length - 1] ?? 'wasm';
+  if (!addon) throw new Error(`DYNSWEEP_FAST_KERNEL=${choice}: the native kernel is ${why}`);
+  if (!addon.isas.includes(choice as NativeIsa)) {
+    throw new Error(`DYNSWEEP_FAST_KERNEL=${choice}: this CPU runs ${addon.isas.join(', ') || 'none of the native instruction sets'}`);
+  }
+  return choice as FastIsa;
+}
+
+/** The record's backend for a kernel. */
+export function fastBackendOf(isa: FastIsa): string {
+  return isa === 'wasm' ? FAST_BACKEND : `native-${isa}`;
+}
+
+/** Where a kernel computes: its lanes, its memory and its kernels over that memory. */
+interface Machine {
+  readonly backend: string;
+  /** Trials per vector. */
+  readonly lanes: number;
+  /** First byte the kernel may use. */
+  readonly base: number;
+  /** Most bytes of memory. */
+  readonly maxBytes: number;
+  /** The kernel's memory, at least `bytes` long. */
+  memory(bytes: number): ArrayBuffer;
+  spirals(memory: ArrayBuffer): SpiralsExports;
+  /** The any-shape kernels (wasm only). */
+  readonly any: FastExports | null;
+}
+
+async function wasmMachine(): Promise<Machine> {
+  const instance = await WASM.instantiate(await fastModule(), {
+    env: {
+      abort: () => {
+        throw new Error('fast kernel: wasm abort');
+      },
+    },
+  });
+  const ex = instance.exports as unknown as FastExports;
+  return {
+    backend: FAST_BACKEND,
+    lanes: WASM_LANES,
+    base: ex.heapBase(),
+    maxBytes: MAX_WASM_BYTES,
+    memory(bytes) {
+      const need = bytes - ex.memory.buffer.byteLength;
+      if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
+      return ex.memory.buffer;
+    },
+    spirals: () => ex,
+    any: ex,
+  };
+}
+
+function nativeMachine(isa: NativeIsa): Machine {
+  const addon = fastNative().addon as NativeAddon;
+  const k = addon[isa] as NativeKernels;
+  return {
+    backend: fastBackendOf(isa),
+    lanes: k.lanes,
+    base: 0,
+    maxBytes: Number.MAX_SAFE_INTEGER,
+    memory: (bytes) => addon.alloc(Math.max(bytes, 64)),
+    spirals: (memory) => ({
+      stepBlock: k.stepBlock.bind(null, memory),
+      evalBlock: k.evalBlock.bind(null, memory),
+      hvpPrepBlock: k.hvpPrepBlock.bind(null, memory),
+      hvpCachedBlock: k.hvpCachedBlock.bind(null, memory),
+    }),
+    any: null,
+  };
 }
 
 const align = (n: number) => Math.ceil(n / 64) * 64;
@@ -164,10 +305,15 @@ interface Split {
 }
 
 class FastKernel implements PackKernel {
-  readonly backend = FAST_BACKEND;
+  readonly backend: string;
   readonly size: number;
   readonly paramCount: number;
-  private readonly ex: FastExports;
+  private readonly ex: SpiralsExports;
+  /** The any-shape kernels (shapes other than the spirals'; wasm). */
+  private readonly anyEx: FastExports | null;
+  /** Trials per vector and bytes per vector. */
+  private readonly lanes: number;
+  private readonly V: number;
   private readonly f32: Float32Array;
   private readonly f64: Float64Array;
   private readonly i32: Int32Array;
@@ -217,9 +363,12 @@ class FastKernel implements PackKernel {
   private readonly cacheReady: Uint8Array;
   private readonly blockBytes: number;
 
-  constructor(init: KernelInit, instance: WasmInstance) {
+  constructor(init: KernelInit, machine: Machine) {
     const { width, train, validation, trials } = init;
-    this.ex = instance.exports as unknown as FastExports;
+    this.backend = machine.backend;
+    this.lanes = machine.lanes;
+    const LANES = this.lanes;
+    const V = (this.V = 4 * LANES);
     const K = trials.length;
     const C = train.classes;
     this.size = K;
@@ -235,7 +384,7 @@ class FastKernel implements PackKernel {
     const Kb = this.blocks;
     this.blockBytes = L.slots * V;
     this.omBytes = C * C * V;
-    let off = align(this.ex.heapBase());
+    let off = align(machine.base);
     const take = (bytes: number) => {
       const at = off;
       off = align(off + bytes);
@@ -248,8 +397,8 @@ class FastKernel implements PackKernel {
     this.pOm = take(Kb * this.omBytes);
     this.pLr = take(Kb * V);
     this.pAct = take(Kb * V);
-    this.pLoss = take(Kb * 32);
-    this.pEval = take(Kb * 96);
+    this.pLoss = take(Kb * 8 * LANES);
+    this.pEval = take(Kb * 24 * LANES);
     const nMax = Math.max(train.n, validation.n);
     const sp = L.spirals;
     this.pDz = take(sp ? nMax * 3 * V : 0);
@@ -279,18 +428,19 @@ class FastKernel implements PackKernel {
     this.validation = placeSplit(validation);
     this.cacheGammas = new Float64Array(K * C);
     this.cacheReady = new Uint8Array(this.blocks);
-    const mem = this.ex.memory;
-    if (off > MAX_WASM_BYTES) {
+    if (off > machine.maxBytes) {
       throw new Error(
         `fast kernel: a pack of ${K} trials at width ${width} (d = ${train.d}, C = ${C}, ${nMax} points) needs ` +
           `${Math.ceil(off / 2 ** 20)} MiB of wasm memory, more than its 4 GiB; use a smaller packSize or width`,
       );
     }
-    const need = off - mem.buffer.byteLength;
-    if (need > 0) mem.grow(Math.ceil(need / 65536));
-    this.f32 = new Float32Array(mem.buffer);
-    this.f64 = new Float64Array(mem.buffer);
-    this.i32 = new Int32Array(mem.buffer);
+    const memory = machine.memory(off);
+    this.ex = machine.spirals(memory);
+    this.anyEx = machine.any;
+    if (!sp && !this.anyEx) throw new Error(`fast kernel: the ${this.backend} kernel has no kernels for d = ${train.d}, C = ${C}`);
+    this.f32 = new Float32Array(memory);
+    this.f64 = new Float64Array(memory);
+    this.i32 = new Int32Array(memory);
     this.f32.fill(0, this.pTheta / 4, off / 4);
     this.writeData(train, this.train);
     this.writeData(validation, this.validation);
@@ -315,6 +465,7 @@ class FastKernel implements PackKernel {
     const f = this.f32;
     const C = this.L.C;
     const base = this.pOm / 4;
+    const LANES = this.lanes;
     for (let k = 0; k < this.blocks * LANES; k++) {
       const b = Math.floor(k / LANES);
       const lane = k % LANES;
@@ -339,7 +490,7 @@ class FastKernel implements PackKernel {
     this.writeWeights(gammas);
     const f = this.f32;
     const i = this.i32;
-    for (let k = 0; k < this.blocks * LANES; k++) {
+    for (let k = 0; k < this.blocks * this.lanes; k++) {
       const on = k < this.size && active[k] === 1;
       f[this.pLr / 4 + k] = on ? this.lr[k] : 0;
       i[this.pAct / 4 + k] = on ? -1 : 0;
@@ -356,18 +507,19 @@ class FastKernel implements PackKernel {
 
   /** Loss and gradient of block b: into pGrad (update 0) or applied to the parameters (update 1). */
   private gradBlock(b: number, update: number): void {
-    const ex = this.ex;
     const L = this.L;
     const th = this.pTheta + b * this.blockBytes;
     const grad = this.pGrad + b * this.blockBytes;
     const om = this.pOm + b * this.omBytes;
     const t = this.train;
+    const V = this.V;
+    const loss = this.pLoss + b * 8 * this.lanes;
     if (L.spirals) {
-      ex.stepBlock(th, grad, this.pLr + b * V, this.pAct + b * V, om, t.px, t.py, t.n, this.w, this.ce, this.pDz, this.pLoss + b * 32, update);
+      this.ex.stepBlock(th, grad, this.pLr + b * V, this.pAct + b * V, om, t.px, t.py, t.n, this.w, this.ce, this.pDz, loss, update);
     } else {
-      ex.stepAny(
+      (this.anyEx as FastExports).stepAny(
         th, grad, this.pLr + b * V, this.pAct + b * V, om, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk,
-        this.pH, this.pG, this.pZ, this.pDzc, this.pLoss + b * 32, update,
+        this.pH, this.pG, this.pZ, this.pDzc, loss, update,
       );
     }
   }
@@ -375,14 +527,14 @@ class FastKernel implements PackKernel {
   evaluate(split: 'train' | 'validation', gammas: Float64Array): SplitMetrics {
     this.writeWeights(gammas);
     const t = split === 'train' ? this.train : this.validation;
-    const ex = this.ex;
     const L = this.L;
+    const LANES = this.lanes;
     for (let b = 0; b < this.blocks; b++) {
       const th = this.pTheta + b * this.blockBytes;
       const om = this.pOm + b * this.omBytes;
-      const out = this.pEval + b * 96;
-      if (L.spirals) ex.evalBlock(th, om, t.px, t.py, t.n, this.w, this.ce, out);
-      else ex.evalAny(th, om, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk, this.pH, this.pZ, out);
+      const out = this.pEval + b * 24 * LANES;
+      if (L.spirals) this.ex.evalBlock(th, om, t.px, t.py, t.n, this.w, this.ce, out);
+      else (this.anyEx as FastExports).evalAny(th, om, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk, this.pH, this.pZ, out);
     }
     const K = this.size;
     const loss = new Float64Array(K);
@@ -390,10 +542,10 @@ class FastKernel implements PackKernel {
     const acc = new Float64Array(K);
     const e = this.f64;
     for (let k = 0; k < K; k++) {
-      const base = this.pEval / 8 + Math.floor(k / LANES) * 12 + (k % LANES);
+      const base = this.pEval / 8 + Math.floor(k / LANES) * 3 * LANES + (k % LANES);
       loss[k] = e[base];
-      lossStatic[k] = e[base + 4];
-      acc[k] = e[base + 8];
+      lossStatic[k] = e[base + LANES];
+      acc[k] = e[base + 2 * LANES];
     }
     return { loss, lossStatic, acc };
   }
@@ -404,16 +556,17 @@ class FastKernel implements PackKernel {
     if (v.length !== K * P) throw new Error(`hvp: v has length ${v.length}, expected ${K * P}`);
     // A block runs when any of its trials is needed (batched early exit of converged trials).
     const run = new Uint8Array(this.blocks);
-    for (let k = 0; k < K; k++) if (!active || active[k] === 1) run[Math.floor(k / LANES)] = 1;
+    for (let k = 0; k < K; k++) if (!active || active[k] === 1) run[Math.floor(k / this.lanes)] = 1;
     this.writeWeights(gammas);
     this.writePacked(this.pVin, v, run);
     const ex = this.ex;
     const L = this.L;
     const t = this.train;
     if (!L.spirals) {
+      const any = this.anyEx as FastExports;
       for (let b = 0; b < this.blocks; b++) {
         if (!run[b]) continue;
-        ex.hvpAny(
+        any.hvpAny(
           this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
           this.pOm + b * this.omBytes, t.px, t.py, t.np, t.n, L.dp, L.wp, L.C, this.ce, L.chunk,
           this.pH, this.pG, this.pG2, this.pZ, this.pDzc, this.pPc, this.pRz, this.pRdzc, this.pLossScratch,
@@ -454,6 +607,7 @@ class FastKernel implements PackKernel {
 
   /** float32 index of slot 0, lane k % 4, of trial k's block in a packed region at byte offset `at`. */
   private laneBase(at: number, k: number): number {
+    const LANES = this.lanes;
     return at / 4 + Math.floor(k / LANES) * this.L.slots * LANES + (k % LANES);
   }
 
@@ -479,6 +633,7 @@ class FastKernel implements PackKernel {
     const f = this.f32;
     const slot = this.L.slotOf;
     const base = this.laneBase(at, k);
+    const LANES = this.lanes;
     for (let i = 0; i < this.paramCount; i++) out[o + i] = f[base + slot[i] * LANES];
     return out;
   }
@@ -487,6 +642,7 @@ class FastKernel implements PackKernel {
     const f = this.f32;
     const slot = this.L.slotOf;
     const base = this.laneBase(at, k);
+    const LANES = this.lanes;
     for (let i = 0; i < this.paramCount; i++) f[base + slot[i] * LANES] = v[o + i];
   }
 
@@ -494,28 +650,29 @@ class FastKernel implements PackKernel {
   private readPacked(at: number, run?: Uint8Array): Float64Array {
     const P = this.paramCount;
     const out = new Float64Array(this.size * P);
-    for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / LANES)]) this.readTrial(at, k, out, k * P);
+    for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / this.lanes)]) this.readTrial(at, k, out, k * P);
     return out;
   }
 
   private writePacked(at: number, v: Float64Array, run?: Uint8Array): void {
     const P = this.paramCount;
-    for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / LANES)]) this.writeTrial(at, k, v, k * P);
+    for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / this.lanes)]) this.writeTrial(at, k, v, k * P);
   }
 }
 
-export const createFastKernel: KernelFactory = async (init: KernelInit): Promise<PackKernel> => {
-  packLossFamily(init, 'fast kernel');
-  const { d, classes } = init.train;
-  if (!(Number.isInteger(d) && d >= 1 && Number.isInteger(classes) && classes >= 1 && init.width >= 1)) {
-    throw new Error(`fast kernel: cannot train d = ${d} inputs, C = ${classes} classes, width ${init.width}`);
-  }
-  const instance = await WASM.instantiate(await fastModule(), {
-    env: {
-      abort: () => {
-        throw new Error('fast kernel: wasm abort');
-      },
-    },
-  });
-  return new FastKernel(init, instance);
-};
+/** The fast kernel on `isa` ('wasm' for every shape; a native one for d = 2, C = 3 only). */
+export function createFastKernelOn(isa: FastIsa): KernelFactory {
+  return async (init: KernelInit): Promise<PackKernel> => {
+    packLossFamily(init, 'fast kernel');
+    const { d, classes } = init.train;
+    if (!(Number.isInteger(d) && d >= 1 && Number.isInteger(classes) && classes >= 1 && init.width >= 1)) {
+      throw new Error(`fast kernel: cannot train d = ${d} inputs, C = ${classes} classes, width ${init.width}`);
+    }
+    if (isa !== 'wasm' && !(d === 2 && classes === 3)) throw new Error(`fast kernel: no ${isa} kernel for d = ${d}, C = ${classes}`);
+    return new FastKernel(init, isa === 'wasm' ? await wasmMachine() : nativeMachine(isa));
+  };
+}
+
+/** The fast kernel on the best kernel for the pack's shape (fastIsaFor; DYNSWEEP_FAST_KERNEL). */
+export const createFastKernel: KernelFactory = (init: KernelInit) =>
+  createFastKernelOn(fastIsaFor(init.train.d, init.train.classes))(init);

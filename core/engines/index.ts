@@ -2,7 +2,8 @@
  * The engine registry: every engine is the generic trainer (core/train.ts) over one kernel factory, named by its
  * identity (name and a version derived from its sources, ./versions.ts) and the backend its kernel reports.
  * - reference: the float64 oracle kernel (./reference-kernel.ts), backend 'float64';
- * - fast: the WebAssembly SIMD kernel (./fast-kernel.ts, asm/fast-kernel.ts), backend 'wasm-simd';
+ * - fast: the WebAssembly SIMD kernel (./fast-kernel.ts, asm/fast-kernel.ts), backend 'wasm-simd', or for the
+ *   spirals shape its bit-identical native port (native/) when built, backend 'native-avx2' / 'native-avx512';
  * - tfjs: TensorFlow.js (./tfjs.ts, ./tfjs-kernel.ts), backend as selected there.
  * A kernel that cannot train a pack's shape throws; no engine hands a pack to another.
  */
@@ -11,7 +12,7 @@ import type { KernelFactory } from '../kernel.js';
 import { trainPack } from '../train.js';
 import { engineIdentity } from './versions.js';
 import { createReferenceKernel } from './reference-kernel.js';
-import { createFastKernel, fastModule, FAST_BACKEND } from './fast-kernel.js';
+import { createFastKernel, fastBackendOf, fastIsaFor, fastModule } from './fast-kernel.js';
 
 export { engineIdentity, engineVersions } from './versions.js';
 
@@ -30,10 +31,13 @@ export function createReferenceEngine(): Engine {
   return engineOf('reference', createReferenceKernel, 'float64');
 }
 
-/** The WebAssembly SIMD engine; fails here (module not built) rather than inside the first pack. */
+/**
+ * The fast engine; fails here (wasm module not built, DYNSWEEP_FAST_KERNEL not runnable) rather than inside the first
+ * pack. Its backend is the spirals shape's; a pack of another shape runs wasm and its records say so.
+ */
 export async function createFastEngine(): Promise<Engine> {
   await fastModule();
-  return engineOf('fast', createFastKernel, FAST_BACKEND);
+  return engineOf('fast', createFastKernel, fastBackendOf(fastIsaFor(2, 3)));
 }
 
 /** Build the named engine. Engines load lazily: the TensorFlow.js one pulls in its backend only when asked for. */

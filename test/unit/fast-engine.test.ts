@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFastEngine, createReferenceEngine, engineVersions } from '../../core/engines/index.js';
 import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
-import { createFastKernel, fastWasmCandidates } from '../../core/engines/fast-kernel.js';
+import { createFastKernel, fastBackendOf, fastIsaFor, fastWasmCandidates } from '../../core/engines/fast-kernel.js';
 import type { KernelData, PackKernel } from '../../core/kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
 import { paramCount } from '../../core/model.js';
@@ -70,9 +70,9 @@ const CASES: [string, number, LossName[]][] = [
 ];
 
 describe.each(CASES)('fast kernel vs reference: %s', (_name, width, losses) => {
-  it('has the wasm backend and the shape of the pack', async () => {
+  it('has the spirals backend (native when built, else wasm) and the shape of the pack', async () => {
     const { fast, P } = await pair(width, losses, 1);
-    expect(fast.backend).toBe('wasm-simd');
+    expect(fast.backend).toBe(fastBackendOf(fastIsaFor(2, 3)));
     expect(fast.size).toBe(3);
     expect(fast.paramCount).toBe(P);
   });
@@ -182,9 +182,9 @@ describe('fast engine (driver level)', () => {
   it('has the engine identity', async () => {
     const e = await createFastEngine();
     expect(e.name).toBe('fast');
-    expect(e.backend).toBe('wasm-simd');
+    expect(e.backend).toBe(fastBackendOf(fastIsaFor(2, 3)));
     const [o] = await e.trainPack(packOf([cfg({ steps: 10 })]));
-    expect(o.record.engine).toEqual({ name: 'fast', version: engineVersions().fast, backend: 'wasm-simd' });
+    expect(o.record.engine).toEqual({ name: 'fast', version: engineVersions().fast, backend: e.backend });
   });
 
   it.each([

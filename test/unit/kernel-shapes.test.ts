@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFastEngine, createReferenceEngine, engineVersions } from '../../core/engines/index.js';
 import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
-import { createFastKernel, fastWasmCandidates } from '../../core/engines/fast-kernel.js';
+import { createFastKernel, createFastKernelOn, fastWasmCandidates } from '../../core/engines/fast-kernel.js';
 import { createTfjsKernel, selectTfjsBackend } from '../../core/engines/tfjs.js';
 import type { KernelData, KernelFactory, KernelInit, PackKernel } from '../../core/kernel.js';
 import { jacobiEigen, lanczosBatched } from '../../core/linalg.js';
@@ -122,7 +122,7 @@ interface EngineCase {
 
 const ENGINES: EngineCase[] = [
   { name: 'reference', factory: createReferenceKernel, backend: 'float64', tol: 1e-6 },
-  { name: 'fast', factory: createFastKernel, backend: 'wasm-simd', tol: 2e-4 },
+  { name: 'fast', factory: createFastKernelOn('wasm'), backend: 'wasm-simd', tol: 2e-4 }, // native: fast-native.test.ts
   { name: 'tfjs cpu', factory: createTfjsKernel, backend: 'cpu', tol: 2e-4, before: async () => void (await selectTfjsBackend('cpu')) },
   { name: 'tfjs wasm', factory: createTfjsKernel, backend: 'wasm', tol: 2e-4, before: async () => void (await selectTfjsBackend('wasm')) },
 ];

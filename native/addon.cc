@@ -1,0 +1,254 @@
+// N-API addon of the `fast` engine's native kernel (core/engines/fast-kernel.ts loads it when it is built):
+//   alloc(bytes)          -> a zeroed, 64-byte aligned ArrayBuffer, the kernel's memory (the glue's views and the
+//                            kernels below share it; no copies)
+//   isas                  -> the instruction sets this CPU (and OS) can run, best last: 'avx2', 'avx512'
+//   avx2 / avx512         -> { lanes, stepBlock, evalBlock, hvpPrepBlock, hvpCachedBlock }: the spirals kernels of
+//                            asm/fast-kernel.ts with the same arguments (byte offsets into the memory), preceded
+//                            by the memory itself
+// Every offset and extent is checked against the memory (a RangeError, never a stray write). The kernels run with
+// the IEEE default floating-point state (round to nearest, no flush-to-zero), as wasm prescribes.
+#include <node_api.h>
+#include <xmmintrin.h>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include "kernels.h"
+
+namespace {
+
+constexpr size_t kMaxArgs = 16;
+
+struct Call {
+  napi_env env;
+  napi_value argv[kMaxArgs];
+  uint8_t* base = nullptr;
+  size_t bytes = 0;
+  bool failed = false;
+  const SpiralsKernels* k = nullptr;
+
+  Call(napi_env e, napi_callback_info info, size_t expected) : env(e) {
+    size_t argc = kMaxArgs;
+    void* data = nullptr;
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc != expected) {
+      fail("fast native kernel: wrong number of arguments");
+      return;
+    }
+    k = static_cast<const SpiralsKernels*>(data);
+    void* p = nullptr;
+    bool isBuffer = false;
+    if (napi_is_arraybuffer(env, argv[0], &isBuffer) != napi_ok || !isBuffer ||
+        napi_get_arraybuffer_info(env, argv[0], &p, &bytes) != napi_ok) {
+      fail("fast native kernel: the first argument must be the kernel's ArrayBuffer");
+      return;
+    }
+    base = static_cast<uint8_t*>(p);
+  }
+
+  void fail(const char* message) {
+    if (!failed) napi_throw_range_error(env, nullptr, message);
+    failed = true;
+  }
+
+  int64_t integer(size_t i) {
+    int64_t v = 0;
+    if (failed) return 0;
+    if (napi_get_value_int64(env, argv[i], &v) != napi_ok) fail("fast native kernel: arguments must be numbers");
+    return v;
+  }
+
+  int count(size_t i) {
+    const int64_t v = integer(i);
+    if (v < 1 || v > (int64_t{1} << 24)) fail("fast native kernel: a size is out of range");
+    return static_cast<int>(v);
+  }
+
+  /** The region at byte offset argv[i] of `elements` items of `size` bytes, or null (and a RangeError). */
+  void* region(size_t i, int64_t elements, size_t size) {
+    const int64_t off = integer(i);
+    if (failed) return nullptr;
+    if (off < 0 || off % static_cast<int64_t>(size) != 0 || elements < 0 ||
+        static_cast<uint64_t>(off) + static_cast<uint64_t>(elements) * size > bytes) {
+      fail("fast native kernel: a buffer lies outside the kernel's memory");
+      return nullptr;
+    }
+    return base + off;
+  }
+  float* f32(size_t i, int64_t n) { return static_cast<float*>(region(i, n, 4)); }
+  int32_t* i32(size_t i, int64_t n) { return static_cast<int32_t*>(region(i, n, 4)); }
+  double* f64(size_t i, int64_t n) { return static_cast<double*>(region(i, n, 8)); }
+
+  // The spirals kernels' buffers (spirals.h layouts): a block's parameters, per-sample and per-unit scratch,
+  // the inputs (x0, x1 pairs) and labels (each 0, 1 or 2).
+  float* params(size_t i, int w) { return f32(i, (6 * int64_t{w} + 3) * k->lanes); }
+  float* perSample(size_t i, int n) { return f32(i, 3 * int64_t{n} * k->lanes); }
+  float* perUnit(size_t i, int w) { return f32(i, 9 * int64_t{w} * k->lanes); }
+  float* weights(size_t i) { return f32(i, 9 * k->lanes); }
+  const float* inputs(size_t i, int n) { return f32(i, 2 * int64_t{n}); }
+  const int32_t* labels(size_t i, int n) {
+    const int32_t* y = i32(i, n);
+    for (int mu = 0; !failed && mu < n; mu++) if (y[mu] < 0 || y[mu] > 2) fail("fast native kernel: a label is not 0, 1 or 2");
+    return y;
+  }
+};
+
+/** Runs f with the IEEE default MXCSR (all exceptions masked, round to nearest, no FTZ/DAZ), then restores it. */
+template <class Fn>
+void ieee(Fn f) {
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(0x1F80);
+  f();
+  _mm_setcsr(saved);
+}
+
+// stepBlock(mem, th, grad, lr, act, om, x, y, n, w, ce, dz, lossOut, update)
+napi_value StepBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info, 14);
+  if (c.failed) return nullptr;
+  const int n = c.count(8), w = c.count(9), L = c.k->lanes;
+  float* th = c.params(1, w);
+  float* grad = c.params(2, w);
+  const float* lr = c.f32(3, L);
+  const int32_t* act = c.i32(4, L);
+  const float* om = c.weights(5);
+  const float* x = c.inputs(6, n);
+  const int32_t* y = c.labels(7, n);
+  const int ce = static_cast<int>(c.integer(10));
+  float* dz = c.perSample(11, n);
+  double* loss = c.f64(12, L);
+  const int update = static_cast<int>(c.integer(13));
+  if (c.failed) return nullptr;
+  ieee([&] { c.k->stepBlock(th, grad, lr, act, om, x, y, n, w, ce, dz, loss, update); });
+  return nullptr;
+}
+
+/** The arguments evalBlock and hvpPrepBlock start with: (mem, th, om, x, y, n, w, ce, ...). */
+struct Forward {
+  int n, w;
+  const float* th;
+  const float* om;
+  const float* x;
+  const int32_t* y;
+  int ce;
+  explicit Forward(Call& c)
+      : n(c.count(5)), w(c.count(6)), th(c.params(1, w)), om(c.weights(2)), x(c.inputs(3, n)), y(c.labels(4, n)),
+        ce(static_cast<int>(c.integer(7))) {}
+};
+
+// evalBlock(mem, th, om, x, y, n, w, ce, out)
+napi_value EvalBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info, 9);
+  if (c.failed) return nullptr;
+  const Forward a(c);
+  double* out = c.f64(8, 3 * c.k->lanes);
+  if (c.failed) return nullptr;
+  ieee([&] { c.k->evalBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, out); });
+  return nullptr;
+}
+
+// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D)
+napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info, 11);
+  if (c.failed) return nullptr;
+  const Forward a(c);
+  float* pp = c.perSample(8, a.n);
+  float* dz = c.perSample(9, a.n);
+  float* D = c.perUnit(10, a.w);
+  if (c.failed) return nullptr;
+  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D); });
+  return nullptr;
+}
+
+// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, dz, D, rdz, E)
+napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info, 15);
+  if (c.failed) return nullptr;
+  const int n = c.count(6), w = c.count(7);
+  const float* th = c.params(1, w);
+  const float* v = c.params(2, w);
+  float* out = c.params(3, w);
+  const float* om = c.weights(4);
+  const float* x = c.inputs(5, n);
+  const int ce = static_cast<int>(c.integer(8));
+  const int32_t* y = c.labels(9, n);
+  const float* pp = c.perSample(10, n);
+  const float* dz = c.perSample(11, n);
+  const float* D = c.perUnit(12, w);
+  float* rdz = c.perSample(13, n);
+  float* E = c.perUnit(14, w);
+  if (c.failed) return nullptr;
+  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, dz, D, rdz, E); });
+  return nullptr;
+}
+
+// alloc(bytes): zeroed, 64-byte aligned, freed when the ArrayBuffer is collected.
+napi_value Alloc(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t bytes = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 1 ||
+      napi_get_value_int64(env, argv[0], &bytes) != napi_ok || bytes < 1 || bytes > (int64_t{1} << 40)) {
+    napi_throw_range_error(env, nullptr, "fast native kernel: alloc(bytes) needs a positive size");
+    return nullptr;
+  }
+  const size_t size = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, size);
+  if (!p) {
+    napi_throw_range_error(env, nullptr, "fast native kernel: out of memory");
+    return nullptr;
+  }
+  std::memset(p, 0, size);
+  napi_value buffer;
+  const napi_status status = napi_create_external_arraybuffer(
+      env, p, static_cast<size_t>(bytes), [](napi_env, void* data, void*) { std::free(data); }, nullptr, &buffer);
+  if (status != napi_ok) {
+    std::free(p);
+    napi_throw_error(env, nullptr, "fast native kernel: cannot create the ArrayBuffer");
+    return nullptr;
+  }
+  int64_t adjusted = 0;
+  napi_adjust_external_memory(env, bytes, &adjusted);
+  return buffer;
+}
+
+bool set(napi_env env, napi_value obj, const char* name, napi_value v) {
+  return napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+napi_value kernelSet(napi_env env, const SpiralsKernels* k) {
+  napi_value obj, lanes;
+  napi_create_object(env, &obj);
+  napi_create_int32(env, k->lanes, &lanes);
+  set(env, obj, "lanes", lanes);
+  const struct { const char* name; napi_callback cb; } fns[] = {
+      {"stepBlock", StepBlock}, {"evalBlock", EvalBlock}, {"hvpPrepBlock", HvpPrepBlock}, {"hvpCachedBlock", HvpCachedBlock}};
+  for (const auto& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, const_cast<SpiralsKernels*>(k), &fn);
+    set(env, obj, f.name, fn);
+  }
+  return obj;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  napi_value alloc, isas, name;
+  napi_create_function(env, "alloc", NAPI_AUTO_LENGTH, Alloc, nullptr, &alloc);
+  set(env, exports, "alloc", alloc);
+  napi_create_array(env, &isas);
+  uint32_t count = 0;
+  __builtin_cpu_init();
+  // libgcc's checks include the OS (XCR0) saving the vector state.
+  if (__builtin_cpu_supports("avx2")) {
+    set(env, exports, "avx2", kernelSet(env, &kernels_avx2));
+    napi_create_string_utf8(env, "avx2", NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, isas, count++, name);
+  }
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
+    set(env, exports, "avx512", kernelSet(env, &kernels_avx512));
+    napi_create_string_utf8(env, "avx512", NAPI_AUTO_LENGTH, &name);
+    napi_set_element(env, isas, count++, name);
+  }
+  set(env, exports, "isas", isas);
+  return exports;
+}

@@ -1,0 +1,380 @@
+// The spirals kernels (d = 2 inputs, C = 3 classes) of asm/fast-kernel.ts, ported operation for operation to the
+// lane types of simd.h: the same loop orders, the same sums in the same order, the same exp/log polynomials, so
+// every lane computes the bit-identical float32 numbers of the wasm kernel (test/unit/fast-native.test.ts), with
+// S::L trials per vector instead of 4. Layouts are the wasm kernel's with 4 lanes replaced by L: a block's
+// parameters are (6 w + 3) vectors in the flat order of core/kernel.ts; x holds (x0, x1) float pairs, y int32
+// labels; om the 9-vector weight table om[y][c]. Comments on the maths: asm/fast-kernel.ts.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include "simd.h"
+
+namespace {
+namespace spirals {
+
+using S = Simd;
+using F = S::F;
+using I = S::I;
+using M = S::M;
+constexpr int L = S::L;
+
+inline F vexp(F x) {
+  x = S::maxw(x, S::splat(-87.0f));
+  const F n = S::nearest(S::mul(x, S::splat(static_cast<float>(1.44269504088896341))));
+  F r = S::sub(x, S::mul(n, S::splat(static_cast<float>(0.693359375))));
+  r = S::sub(r, S::mul(n, S::splat(static_cast<float>(-2.12194440e-4))));
+  F p = S::splat(static_cast<float>(1.9875691500e-4));
+  p = S::add(S::mul(p, r), S::splat(static_cast<float>(1.3981999507e-3)));
+  p = S::add(S::mul(p, r), S::splat(static_cast<float>(8.3334519073e-3)));
+  p = S::add(S::mul(p, r), S::splat(static_cast<float>(4.1665795894e-2)));
+  p = S::add(S::mul(p, r), S::splat(static_cast<float>(1.6666665459e-1)));
+  p = S::add(S::mul(p, r), S::splat(static_cast<float>(5.0000001201e-1)));
+  p = S::add(S::add(S::mul(S::mul(p, r), r), r), S::splat(1.0f));
+  const I e = S::shl23(S::iadd(S::truncSat(n), S::isplat(127)));
+  return S::mul(p, S::asFloat(e));
+}
+
+inline F vlog(F s) {
+  const I bits = S::asInt(s);
+  I e = S::isub(S::shr23(bits), S::isplat(127));
+  F m = S::asFloat(S::ior(S::iand(bits, S::isplat(0x007fffff)), S::isplat(0x3f800000)));
+  const M big = S::gt(m, S::splat(static_cast<float>(1.41421356)));
+  m = S::select(S::mul(m, S::splat(0.5f)), m, big);
+  e = S::incWhere(e, big);
+  const F fe = S::cvt(e);
+  const F x = S::sub(m, S::splat(1.0f));
+  const F z = S::mul(x, x);
+  F y = S::splat(static_cast<float>(7.0376836292e-2));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(-1.1514610310e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(1.1676998740e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(-1.2420140846e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(1.4249322787e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(-1.6668057665e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(2.0000714765e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(-2.4999993993e-1)));
+  y = S::add(S::mul(y, x), S::splat(static_cast<float>(3.3333331174e-1)));
+  y = S::mul(S::mul(y, x), z);
+  y = S::add(y, S::mul(fe, S::splat(static_cast<float>(-2.12194440e-4))));
+  y = S::sub(y, S::mul(z, S::splat(0.5f)));
+  const F r = S::add(S::add(x, y), S::mul(fe, S::splat(static_cast<float>(0.693359375))));
+  return S::add(r, S::mul(s, S::splat(0.0f)));
+}
+
+inline F onehot(int32_t y, int c) { return S::splat(y == c ? 1.0f : 0.0f); }
+inline F pick(int32_t y, F z0, F z1, F z2) { return y == 0 ? z0 : y == 1 ? z1 : z2; }
+inline void zeroF64(double* p, int vectors) { std::memset(p, 0, sizeof(double) * L * vectors); }
+inline void scaleF64(double* p, int vectors, double s) {
+  for (int i = 0; i < L * vectors; i++) p[i] *= s;
+}
+
+/** Logits of sample (x0, x1): b2 + sum_j relu(W1t_j . xt) W2_j, units in order. */
+inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2) {
+  const float* b2 = th + 6 * w * L;
+  z0 = S::load(b2);
+  z1 = S::load(b2 + L);
+  z2 = S::load(b2 + 2 * L);
+  const float* p = th;
+  const float* q = th + 3 * w * L;
+  for (int j = 0; j < w; j++, p += L, q += 3 * L) {
+    const F a = S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L));
+    const F h = S::relu(a);
+    z0 = S::add(z0, S::mul(h, S::load(q)));
+    z1 = S::add(z1, S::mul(h, S::load(q + L)));
+    z2 = S::add(z2, S::mul(h, S::load(q + 2 * L)));
+  }
+}
+
+inline void stepBlock(float* th, float* grad, const float* lr, const int32_t* act, const float* om, const float* x,
+                      const int32_t* y, int n, int w, int ce, float* dz, double* lossOut, int update) {
+  const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+  zeroF64(lossOut, 1);
+  F gb0 = S::splat(0.0f), gb1 = S::splat(0.0f), gb2 = S::splat(0.0f);
+  for (int mu = 0; mu < n; mu++) {
+    const F x0 = S::splat(x[2 * mu]);
+    const F x1 = S::splat(x[2 * mu + 1]);
+    F z0, z1, z2;
+    logits(th, w, x0, x1, z0, z1, z2);
+    const int32_t yl = y[mu];
+    float* dp = dz + mu * 3 * L;
+    F l, d0, d1, d2;
+    if (ce) {
+      const F gy = S::load(om + yl * 3 * L);
+      const F m = S::maxw(z0, S::maxw(z1, z2));
+      const F e0 = vexp(S::sub(z0, m));
+      const F e1 = vexp(S::sub(z1, m));
+      const F e2 = vexp(S::sub(z2, m));
+      const F s = S::add(S::add(e0, e1), e2);
+      const F inv = S::div(S::splat(1.0f), s);
+      l = S::mul(gy, S::sub(S::add(m, vlog(s)), pick(yl, z0, z1, z2)));
+      const F g = S::mul(gy, invN);
+      d0 = S::mul(g, S::sub(S::mul(e0, inv), onehot(yl, 0)));
+      d1 = S::mul(g, S::sub(S::mul(e1, inv), onehot(yl, 1)));
+      d2 = S::mul(g, S::sub(S::mul(e2, inv), onehot(yl, 2)));
+    } else {
+      const float* o = om + yl * 3 * L;
+      const F e0 = S::sub(z0, onehot(yl, 0));
+      const F e1 = S::sub(z1, onehot(yl, 1));
+      const F e2 = S::sub(z2, onehot(yl, 2));
+      const F t0 = S::mul(S::load(o), e0);
+      const F t1 = S::mul(S::load(o + L), e1);
+      const F t2 = S::mul(S::load(o + 2 * L), e2);
+      l = S::mul(S::splat(0.5f), S::add(S::add(S::mul(t0, e0), S::mul(t1, e1)), S::mul(t2, e2)));
+      d0 = S::mul(t0, invN);
+      d1 = S::mul(t1, invN);
+      d2 = S::mul(t2, invN);
+    }
+    S::store(dp, d0);
+    S::store(dp + L, d1);
+    S::store(dp + 2 * L, d2);
+    gb0 = S::add(gb0, d0);
+    gb1 = S::add(gb1, d1);
+    gb2 = S::add(gb2, d2);
+    S::addF64(lossOut, l);
+  }
+  const F lrv = S::load(lr);
+  const M am = S::loadMask(act);
+  const F zero = S::splat(0.0f);
+  for (int j = 0; j < w; j++) {
+    float* pj = th + j * L;
+    float* qj = th + 3 * w * L + j * 3 * L;
+    const F w10 = S::load(pj), w11 = S::load(pj + w * L), b1 = S::load(pj + 2 * w * L);
+    const F w20 = S::load(qj), w21 = S::load(qj + L), w22 = S::load(qj + 2 * L);
+    F g10 = zero, g11 = zero, gb = zero, g20 = zero, g21 = zero, g22 = zero;
+    const float* dq = dz;
+    for (int mu = 0; mu < n; mu++, dq += 3 * L) {
+      const F x0 = S::splat(x[2 * mu]);
+      const F x1 = S::splat(x[2 * mu + 1]);
+      const F a = S::add(S::add(S::mul(x0, w10), S::mul(x1, w11)), b1);
+      const M m = S::gt(a, zero);
+      const F h = S::keep(a, m);
+      const F d0 = S::load(dq), d1 = S::load(dq + L), d2 = S::load(dq + 2 * L);
+      g20 = S::add(g20, S::mul(h, d0));
+      g21 = S::add(g21, S::mul(h, d1));
+      g22 = S::add(g22, S::mul(h, d2));
+      const F da = S::keep(S::add(S::add(S::mul(w20, d0), S::mul(w21, d1)), S::mul(w22, d2)), m);
+      gb = S::add(gb, da);
+      g10 = S::add(g10, S::mul(x0, da));
+      g11 = S::add(g11, S::mul(x1, da));
+    }
+    if (update) {
+      S::store(pj, S::select(S::sub(w10, S::mul(lrv, g10)), w10, am));
+      S::store(pj + w * L, S::select(S::sub(w11, S::mul(lrv, g11)), w11, am));
+      S::store(pj + 2 * w * L, S::select(S::sub(b1, S::mul(lrv, gb)), b1, am));
+      S::store(qj, S::select(S::sub(w20, S::mul(lrv, g20)), w20, am));
+      S::store(qj + L, S::select(S::sub(w21, S::mul(lrv, g21)), w21, am));
+      S::store(qj + 2 * L, S::select(S::sub(w22, S::mul(lrv, g22)), w22, am));
+    } else {
+      float* gj = grad + j * L;
+      float* hj = grad + 3 * w * L + j * 3 * L;
+      S::store(gj, g10);
+      S::store(gj + w * L, g11);
+      S::store(gj + 2 * w * L, gb);
+      S::store(hj, g20);
+      S::store(hj + L, g21);
+      S::store(hj + 2 * L, g22);
+    }
+  }
+  float* b2 = th + 6 * w * L;
+  if (update) {
+    const F c0 = S::load(b2), c1 = S::load(b2 + L), c2 = S::load(b2 + 2 * L);
+    S::store(b2, S::select(S::sub(c0, S::mul(lrv, gb0)), c0, am));
+    S::store(b2 + L, S::select(S::sub(c1, S::mul(lrv, gb1)), c1, am));
+    S::store(b2 + 2 * L, S::select(S::sub(c2, S::mul(lrv, gb2)), c2, am));
+  } else {
+    float* g2 = grad + 6 * w * L;
+    S::store(g2, gb0);
+    S::store(g2 + L, gb1);
+    S::store(g2 + 2 * L, gb2);
+  }
+  scaleF64(lossOut, 1, 1.0 / static_cast<double>(n));
+}
+
+/** Loss with the table om, static loss and accuracy, L f64 each into out[0..3L). */
+inline void evalBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, double* out) {
+  zeroF64(out, 3);
+  for (int mu = 0; mu < n; mu++) {
+    F z0, z1, z2;
+    logits(th, w, S::splat(x[2 * mu]), S::splat(x[2 * mu + 1]), z0, z1, z2);
+    const int32_t yl = y[mu];
+    F l, ls;
+    if (ce) {
+      const F m = S::maxw(z0, S::maxw(z1, z2));
+      const F s = S::add(S::add(vexp(S::sub(z0, m)), vexp(S::sub(z1, m))), vexp(S::sub(z2, m)));
+      ls = S::sub(S::add(m, vlog(s)), pick(yl, z0, z1, z2));
+      l = S::mul(S::load(om + yl * 3 * L), ls);
+    } else {
+      const float* o = om + yl * 3 * L;
+      const F e0 = S::sub(z0, onehot(yl, 0));
+      const F e1 = S::sub(z1, onehot(yl, 1));
+      const F e2 = S::sub(z2, onehot(yl, 2));
+      const F q0 = S::mul(e0, e0), q1 = S::mul(e1, e1), q2 = S::mul(e2, e2);
+      ls = S::mul(S::splat(0.5f), S::add(S::add(q0, q1), q2));
+      l = S::mul(S::splat(0.5f), S::add(S::add(S::mul(S::load(o), q0), S::mul(S::load(o + L), q1)), S::mul(S::load(o + 2 * L), q2)));
+    }
+    S::addF64(out, l);
+    S::addF64(out + L, ls);
+    M ok;
+    if (yl == 0) ok = S::both(S::ge(z0, z1), S::ge(z0, z2));
+    else if (yl == 1) ok = S::both(S::gt(z1, z0), S::ge(z1, z2));
+    else ok = S::both(S::gt(z2, z0), S::gt(z2, z1));
+    S::addF64(out + 2 * L, S::one(ok));
+  }
+  scaleF64(out, 3, 1.0 / static_cast<double>(n));
+}
+
+/** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors); into Mo (w * 9 vectors, i-major). */
+inline void momentsOf(const float* th, const float* x, int n, int w, const float* s, float* Mo) {
+  const F zero = S::splat(0.0f);
+  for (int j = 0; j < w; j++) {
+    const float* pj = th + j * L;
+    const F w10 = S::load(pj), w11 = S::load(pj + w * L), b1 = S::load(pj + 2 * w * L);
+    F e00 = zero, e01 = zero, e02 = zero, e10 = zero, e11 = zero, e12 = zero, e20 = zero, e21 = zero, e22 = zero;
+    const float* sp = s;
+    for (int mu = 0; mu < n; mu++, sp += 3 * L) {
+      const F x0 = S::splat(x[2 * mu]);
+      const F x1 = S::splat(x[2 * mu + 1]);
+      const M m = S::gt(S::add(S::add(S::mul(x0, w10), S::mul(x1, w11)), b1), zero);
+      const F t0 = S::keep(S::load(sp), m);
+      const F t1 = S::keep(S::load(sp + L), m);
+      const F t2 = S::keep(S::load(sp + 2 * L), m);
+      e20 = S::add(e20, t0);
+      e21 = S::add(e21, t1);
+      e22 = S::add(e22, t2);
+      e00 = S::add(e00, S::mul(x0, t0));
+      e01 = S::add(e01, S::mul(x0, t1));
+      e02 = S::add(e02, S::mul(x0, t2));
+      e10 = S::add(e10, S::mul(x1, t0));
+      e11 = S::add(e11, S::mul(x1, t1));
+      e12 = S::add(e12, S::mul(x1, t2));
+    }
+    float* mj = Mo + j * 9 * L;
+    S::store(mj, e00);
+    S::store(mj + L, e01);
+    S::store(mj + 2 * L, e02);
+    S::store(mj + 3 * L, e10);
+    S::store(mj + 4 * L, e11);
+    S::store(mj + 5 * L, e12);
+    S::store(mj + 6 * L, e20);
+    S::store(mj + 7 * L, e21);
+    S::store(mj + 8 * L, e22);
+  }
+}
+
+/** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9). */
+inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
+                         float* pp, float* dz, float* D) {
+  const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+  for (int mu = 0; mu < n; mu++) {
+    F z0, z1, z2;
+    logits(th, w, S::splat(x[2 * mu]), S::splat(x[2 * mu + 1]), z0, z1, z2);
+    const int32_t yl = y[mu];
+    float* dp = dz + mu * 3 * L;
+    if (ce) {
+      const F gy = S::mul(S::load(om + yl * 3 * L), invN);
+      const F m = S::maxw(z0, S::maxw(z1, z2));
+      const F e0 = vexp(S::sub(z0, m));
+      const F e1 = vexp(S::sub(z1, m));
+      const F e2 = vexp(S::sub(z2, m));
+      const F inv = S::div(S::splat(1.0f), S::add(S::add(e0, e1), e2));
+      const F p0 = S::mul(e0, inv), p1 = S::mul(e1, inv), p2 = S::mul(e2, inv);
+      float* q = pp + mu * 3 * L;
+      S::store(q, p0);
+      S::store(q + L, p1);
+      S::store(q + 2 * L, p2);
+      S::store(dp, S::mul(gy, S::sub(p0, onehot(yl, 0))));
+      S::store(dp + L, S::mul(gy, S::sub(p1, onehot(yl, 1))));
+      S::store(dp + 2 * L, S::mul(gy, S::sub(p2, onehot(yl, 2))));
+    } else {
+      const float* o = om + yl * 3 * L;
+      S::store(dp, S::mul(S::mul(S::load(o), invN), S::sub(z0, onehot(yl, 0))));
+      S::store(dp + L, S::mul(S::mul(S::load(o + L), invN), S::sub(z1, onehot(yl, 1))));
+      S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(z2, onehot(yl, 2))));
+    }
+  }
+  momentsOf(th, x, n, w, dz, D);
+}
+
+/** out = H v for one block from the cache of hvpPrepBlock; rdz: scratch n * 3 vectors, E: scratch w * 9. */
+inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
+                           int ce, const int32_t* y, const float* pp, const float* dz, const float* D, float* rdz, float* E) {
+  (void)dz;
+  const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+  const F zero = S::splat(0.0f);
+  F hb0 = zero, hb1 = zero, hb2 = zero;
+  const float* vb2 = v + 6 * w * L;
+  for (int mu = 0; mu < n; mu++) {
+    const F x0 = S::splat(x[2 * mu]);
+    const F x1 = S::splat(x[2 * mu + 1]);
+    F r0 = S::load(vb2), r1 = S::load(vb2 + L), r2 = S::load(vb2 + 2 * L);
+    for (int j = 0; j < w; j++) {
+      const float* p = th + j * L;
+      const float* q = v + j * L;
+      const F a = S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L));
+      const M m = S::gt(a, zero);
+      const F h = S::keep(a, m);
+      const F ra = S::keep(S::add(S::add(S::mul(x0, S::load(q)), S::mul(x1, S::load(q + w * L))), S::load(q + 2 * w * L)), m);
+      const float* pw = th + 3 * w * L + j * 3 * L;
+      const float* qw = v + 3 * w * L + j * 3 * L;
+      r0 = S::add(r0, S::add(S::mul(ra, S::load(pw)), S::mul(h, S::load(qw))));
+      r1 = S::add(r1, S::add(S::mul(ra, S::load(pw + L)), S::mul(h, S::load(qw + L))));
+      r2 = S::add(r2, S::add(S::mul(ra, S::load(pw + 2 * L)), S::mul(h, S::load(qw + 2 * L))));
+    }
+    const int32_t yl = y[mu];
+    F s0, s1, s2;
+    if (ce) {
+      const F gy = S::mul(S::load(om + yl * 3 * L), invN);
+      const float* pq = pp + mu * 3 * L;
+      const F p0 = S::load(pq), p1 = S::load(pq + L), p2 = S::load(pq + 2 * L);
+      const F pr = S::add(S::add(S::mul(p0, r0), S::mul(p1, r1)), S::mul(p2, r2));
+      s0 = S::mul(gy, S::mul(p0, S::sub(r0, pr)));
+      s1 = S::mul(gy, S::mul(p1, S::sub(r1, pr)));
+      s2 = S::mul(gy, S::mul(p2, S::sub(r2, pr)));
+    } else {
+      const float* o = om + yl * 3 * L;
+      s0 = S::mul(S::mul(S::load(o), invN), r0);
+      s1 = S::mul(S::mul(S::load(o + L), invN), r1);
+      s2 = S::mul(S::mul(S::load(o + 2 * L), invN), r2);
+    }
+    float* sp = rdz + mu * 3 * L;
+    S::store(sp, s0);
+    S::store(sp + L, s1);
+    S::store(sp + 2 * L, s2);
+    hb0 = S::add(hb0, s0);
+    hb1 = S::add(hb1, s1);
+    hb2 = S::add(hb2, s2);
+  }
+  float* ob2 = out + 6 * w * L;
+  S::store(ob2, hb0);
+  S::store(ob2 + L, hb1);
+  S::store(ob2 + 2 * L, hb2);
+  momentsOf(th, x, n, w, rdz, E);
+  for (int j = 0; j < w; j++) {
+    const float* pj = th + j * L;
+    const float* vj = v + j * L;
+    const float* qj = th + 3 * w * L + j * 3 * L;
+    const float* uj = v + 3 * w * L + j * 3 * L;
+    const float* dj = D + j * 9 * L;
+    const float* ej = E + j * 9 * L;
+    float* oj = out + j * L;
+    float* hj = out + 3 * w * L + j * 3 * L;
+    for (int c = 0; c < 3; c++) {
+      F acc = zero;
+      for (int i = 0; i < 3; i++) {
+        const int o = (i * 3 + c) * L;
+        acc = S::add(acc, S::add(S::mul(S::load(vj + i * w * L), S::load(dj + o)), S::mul(S::load(pj + i * w * L), S::load(ej + o))));
+      }
+      S::store(hj + c * L, acc);
+    }
+    for (int i = 0; i < 3; i++) {
+      F acc = zero;
+      for (int c = 0; c < 3; c++) {
+        const int o = (i * 3 + c) * L;
+        acc = S::add(acc, S::add(S::mul(S::load(uj + c * L), S::load(dj + o)), S::mul(S::load(qj + c * L), S::load(ej + o))));
+      }
+      S::store(oj + i * w * L, acc);
+    }
+  }
+}
+
+}  // namespace spirals
+}  // namespace
