@@ -15,6 +15,9 @@ export async function readParquet(bytes: Uint8Array, file: string): Promise<Tabl
   } catch (err) {
     throw new DatasetError(file, `not a readable Parquet file: ${(err as Error).message}`);
   }
+  // Rows are read as objects keyed by name: a second column of the same name would silently replace the first.
+  const twice = columns.find((c, i) => columns.indexOf(c) !== i);
+  if (twice !== undefined) throw new DatasetError(file, `the schema names column ${JSON.stringify(twice)} twice`);
   const values: Cell[][] = columns.map((c, ci) =>
     rows.map((row, r) => {
       const v = row[c];

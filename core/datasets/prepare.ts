@@ -158,6 +158,10 @@ function standardize(train: KernelData, validation: KernelData): void {
  */
 export function prepareTabular(spec: TabularDatasetSpec, tables: { train: Table; validation?: Table }): PreparedData {
   const { train: trainTable } = tables;
+  for (const t of [trainTable, tables.validation]) {
+    // A CSV's lines are known, so a CSV without rows had only its header.
+    if (t && t.rows === 0) throw new DatasetError(t.file, `no data rows${t.lines ? ' (only a header)' : ''}`, t === trainTable ? {} : { key: ['validation', 'path'] });
+  }
   const features = featureColumns(trainTable, spec);
   const C = spec.classes;
   const all = classRows(trainTable, spec.label, spec.classNames);

@@ -28,7 +28,7 @@ export class DatasetError extends Error {
     readonly where: { row?: number; line?: number; column?: string; key?: string[] } = {},
   ) {
     const at = [
-      where.row !== undefined ? `row ${where.row}${where.line !== undefined ? ` (line ${where.line})` : ''}` : '',
+      where.row !== undefined ? `row ${where.row}${where.line !== undefined ? ` (line ${where.line})` : ''}` : where.line !== undefined ? `line ${where.line}` : '',
       where.column !== undefined ? `column ${JSON.stringify(where.column)}` : '',
     ]
       .filter(Boolean)

@@ -102,7 +102,10 @@ async function resolveDigits(d: DigitsDatasetInput, read: ReadBytes): Promise<{ 
 
 /** Checks that need the data: at least two classes, point limits, pack memory. */
 function checkData(spec: GridSpec, dataset: TabularDatasetSpec, data: { train: KernelData; validation: KernelData }): void {
-  if (dataset.classes < 2) throw new Located(['dataset', 'classes'], `${dataset.classes} class (${dataset.classNames.join(', ')}): a classifier needs at least 2`);
+  if (dataset.classes < 2) {
+    const where = dataset.source ? `${dataset.source.train}: column ${JSON.stringify(dataset.label)}: ` : '';
+    throw new Located(['dataset', 'classes'], `${where}${dataset.classes} class (${dataset.classNames.join(', ')}): a classifier needs at least 2`);
+  }
   for (const [set, n] of [['training', data.train.n], ['validation', data.validation.n]] as const) {
     if (n > MAX_POINTS) {
       const key = set === 'training' ? 'pointsPerClass' : 'validationPointsPerClass';
