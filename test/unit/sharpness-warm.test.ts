@@ -297,6 +297,19 @@ describe('cold check of a warm solve', () => {
     expect(Math.abs(next.lambda[0] - 10)).toBeLessThan(1e-3 * 10);
   });
 
+  it('the check stops like a warm solve: at least minOrder and at most iterations products, no residual product', () => {
+    const warmOnly = matrixKernel([B], n);
+    packSharpness(warmOnly.kernel, new Float64Array(3), WARM, { vectors: warmB });
+    const both = matrixKernel([B], n);
+    const r = packSharpness(both.kernel, new Float64Array(3), WARM, { vectors: warmB }, undefined, true);
+    const checkProducts = both.calls.length - warmOnly.calls.length;
+    expect(checkProducts).toBeGreaterThanOrEqual(DEFAULT_SHARPNESS_MIN_ORDER);
+    expect(checkProducts).toBeLessThanOrEqual(WARM.iterations);
+    expect(r.check!.mismatch[0]).toBe(0);
+    expect(r.residual[0]).toBeLessThanOrEqual(1e-3 * Math.abs(r.lambda[0]));
+    expect(Math.abs(r.lambda[0] - topB.values[n - 1])).toBeLessThan(1e-3 * Math.abs(topB.values[n - 1]));
+  });
+
   it('keeps the warm value where it is the larger beyond the tolerance (the cold solve was short)', () => {
     const { kernel } = matrixKernel([A, B], n);
     // Cold of order 2 cannot converge; warm (up to order 20) from the honest start of block 1 can.
