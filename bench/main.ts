@@ -128,6 +128,8 @@ function parseArgs(argv: string[]): Options {
 interface Contender {
   engine: 'reference' | 'fast' | 'tfjs';
   backend: string;
+  /** The backend of a pack of K when it depends on K (the fast engine's kernel choice). */
+  backendOf?: (K: number) => string;
   factory: KernelFactory;
   /** Called before its cells run (tfjs: make its backend current). */
   activate?: () => Promise<void>;
@@ -170,7 +172,10 @@ async function contenders(o: Options): Promise<{ list: Contender[]; skipped: { e
   if (o.engines.includes('reference')) list.push({ engine: 'reference', backend: 'float64', factory: createReferenceKernel });
   if (o.engines.includes('fast')) {
     // The workloads are spirals: native when built (DYNSWEEP_FAST_KERNEL=wasm measures the wasm kernel).
-    if (await fastAvailable()) list.push({ engine: 'fast', backend: fastBackendOf(fastIsaFor(2, 3)), factory: createFastKernel });
+    if (await fastAvailable()) {
+      const backendOf = (K: number) => fastBackendOf(fastIsaFor(2, 3, K));
+      list.push({ engine: 'fast', backend: backendOf(Infinity), backendOf, factory: createFastKernel });
+    }
     else skipped.push({ engine: 'fast', reason: 'wasm module not built (npm run asbuild)' });
   }
   if (o.engines.includes('tfjs')) {
@@ -457,12 +462,12 @@ async function main(): Promise<void> {
           if (p.workload === w.id && p.K === K && p.trialStepsPerS) vs[p.peer] = { trialStepsPerS: p.trialStepsPerS, ratio: rate / p.trialStepsPerS };
         }
         const cell: Cell = {
-          engine: c.engine, backend: c.backend, workload: w.id, width: w.width, points: points(w), K,
+          engine: c.engine, backend: c.backendOf?.(K) ?? c.backend, workload: w.id, width: w.width, points: points(w), K,
           trialStepsPerS: rate, gflops, repetitions: reps, peers: vs, fractionOfSgemmPeak: ofPeak(gflops),
         };
         cells.push(cell);
         const ratios = PEERS.map((n) => `x${fmt(vs[n]?.ratio ?? null, 2)} vs ${n}`).join(', ');
-        log(o, `${c.engine}/${c.backend} ${w.id} K=${K}: ${fmt(rate)} trial-steps/s, ${fmt(gflops, 2)} GFLOP/s, ${ratios}`);
+        log(o, `${c.engine}/${cell.backend} ${w.id} K=${K}: ${fmt(rate)} trial-steps/s, ${fmt(gflops, 2)} GFLOP/s, ${ratios}`);
       }
     }
   }

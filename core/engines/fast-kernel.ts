@@ -15,7 +15,8 @@
  * - The spirals kernels also exist as a native addon (native/, built by scripts/build-native-kernel.sh into
  *   dist/native/fast-kernel.node when g++ is there): the same operations lane for lane on AVX2 (8 trials per vector)
  *   or AVX-512 (16), so the same numbers bit for bit (test/unit/fast-native.test.ts), faster. Chosen per kernel
- *   (`fastIsaFor`): native for d = 2, C = 3 when built and the CPU runs it, wasm otherwise; `backend` says which.
+ *   (`fastIsaFor`): for d = 2, C = 3 the narrowest kernel whose lanes hold the pack (wasm's 4, then 8, then 16) among
+ *   those built and run by this CPU; wasm for every other shape; `backend` says which ran.
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -160,18 +161,29 @@ export function fastNative(): { addon: NativeAddon | null; why: string } {
 const ISAS: readonly FastIsa[] = ['wasm', 'avx2', 'avx512'];
 
 /**
- * The kernel for a shape. Only the spirals kernels (d = 2, C = 3) exist natively; every other shape runs wasm.
- * `choice` is DYNSWEEP_FAST_KERNEL: auto (default; the addon's best instruction set this CPU runs, wasm when the
- * addon is not built or the CPU runs none), wasm, avx2 or avx512 (those two: an error when not available here).
- * Every choice gives the same numbers; the record's backend names the one that ran.
+ * The kernel for a pack of K trials of a shape. Only the spirals kernels (d = 2, C = 3) exist natively; every other
+ * shape runs wasm. `choice` is DYNSWEEP_FAST_KERNEL: auto (default: the narrowest kernel whose lanes hold the K
+ * trials, of wasm's 4 and the addon's 8 (avx2) and 16 (avx512) that this CPU runs, else the widest: a vector of
+ * 16 costs ~1.4 times one of 4, so a single trial is fastest on 4 lanes and a pack of 16 on 16), wasm, avx2 or
+ * avx512 (those two: an error when not available here). Every choice gives the same numbers; the record's backend
+ * names the one that ran.
  */
-export function fastIsaFor(d: number, C: number, choice = process.env.DYNSWEEP_FAST_KERNEL ?? 'auto'): FastIsa {
+export function fastIsaFor(d: number, C: number, K = Infinity, choice = process.env.DYNSWEEP_FAST_KERNEL ?? 'auto'): FastIsa {
   if (choice !== 'auto' && !ISAS.includes(choice as FastIsa)) {
     throw new Error(`DYNSWEEP_FAST_KERNEL must be auto, ${ISAS.join(', ')}; got '${choice}'`);
   }
   if (!(d === 2 && C === 3) || choice === 'wasm') return 'wasm';
   const { addon, why } = fastNative();
-  if (choice === 'auto') return addon?.isas[addon.isas.length - 1] ?? 'wasm';
+  if (choice === 'auto') {
+    let best: FastIsa = 'wasm';
+    let lanes = WASM_LANES;
+    for (const isa of addon?.isas ?? []) {
+      if (lanes >= K) break;
+      best = isa;
+      lanes = (addon?.[isa] as NativeKernels).lanes;
+    }
+    return best;
+  }
   if (!addon) throw new Error(`DYNSWEEP_FAST_KERNEL=${choice}: the native kernel is ${why}`);
   if (!addon.isas.includes(choice as NativeIsa)) {
     throw new Error(`DYNSWEEP_FAST_KERNEL=${choice}: this CPU runs ${addon.isas.join(', ') || 'none of the native instruction sets'}`);
@@ -675,4 +687,4 @@ export function createFastKernelOn(isa: FastIsa): KernelFactory {
 
 /** The fast kernel on the best kernel for the pack's shape (fastIsaFor; DYNSWEEP_FAST_KERNEL). */
 export const createFastKernel: KernelFactory = (init: KernelInit) =>
-  createFastKernelOn(fastIsaFor(init.train.d, init.train.classes))(init);
+  createFastKernelOn(fastIsaFor(init.train.d, init.train.classes, init.trials.length))(init);

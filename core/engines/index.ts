@@ -33,7 +33,8 @@ export function createReferenceEngine(): Engine {
 
 /**
  * The fast engine; fails here (wasm module not built, DYNSWEEP_FAST_KERNEL not runnable) rather than inside the first
- * pack. Its backend is the spirals shape's; a pack of another shape runs wasm and its records say so.
+ * pack. Its backend is that of a large spirals pack; smaller packs and other shapes may run another kernel (same
+ * numbers), and their records say which.
  */
 export async function createFastEngine(): Promise<Engine> {
   await fastModule();

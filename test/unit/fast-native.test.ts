@@ -105,10 +105,15 @@ describe('native fast kernel', () => {
     const { addon, why } = fastNative();
     expect(addon, why).not.toBeNull();
     expect(addon?.isas.length, 'this x86-64 CPU runs neither AVX2 nor AVX-512').toBeGreaterThan(0);
-    expect(fastIsaFor(2, 3, 'auto')).toBe(isas()[isas().length - 1]);
-    expect(fastIsaFor(5, 3, 'auto')).toBe('wasm');
-    expect(fastIsaFor(2, 3, 'wasm')).toBe('wasm');
-    expect(() => fastIsaFor(2, 3, 'sse')).toThrow(/DYNSWEEP_FAST_KERNEL/);
+    const widest = isas()[isas().length - 1];
+    expect(fastIsaFor(2, 3, 16, 'auto')).toBe(widest);
+    expect(fastIsaFor(2, 3, 100, 'auto')).toBe(widest);
+    expect(fastIsaFor(2, 3, 4, 'auto')).toBe('wasm'); // 4 lanes hold it: the cheapest vector
+    expect(fastIsaFor(2, 3, 5, 'auto')).toBe(isas()[0]);
+    expect(fastIsaFor(5, 3, 16, 'auto')).toBe('wasm');
+    expect(fastIsaFor(2, 3, 16, 'wasm')).toBe('wasm');
+    for (const isa of isas()) expect(fastIsaFor(2, 3, 1, isa)).toBe(isa);
+    expect(() => fastIsaFor(2, 3, 16, 'sse')).toThrow(/DYNSWEEP_FAST_KERNEL/);
   });
 
   const CASES: [number, number, 'ce' | 'mse'][] = [
