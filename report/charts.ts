@@ -23,6 +23,7 @@ import {
   type FinalRow,
 } from './data.js';
 import { emptySvg, renderSpec } from './render.js';
+import { TRACE_SEEDS } from './traces.js';
 import { phaseRows, rasterRows, type TrialInstability } from './instability.js';
 import { median } from '../core/statistics.js';
 
@@ -197,7 +198,7 @@ export async function sharpnessChart(records: readonly TrialRecord[], opts: Shar
   if (rows.length === 0) return emptySvg(title, 'no sharpness samples');
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: title, subtitle: 'median over seeds per width; dashed: 2/η (stability limit)' },
+    title: { text: title, subtitle: `median over seeds per width (the report reads at most ${TRACE_SEEDS} seeds a width); dashed: 2/η (stability limit)` },
     data: { values: rows },
     facet: { column: { field: 'lr', type: 'ordinal', header: { labelExpr: "'η = ' + datum.value", title: null } } },
     spec: {

@@ -9,15 +9,20 @@ import { isDynamical, type TrialRecord } from '../core/types.js';
 import { mapLimit } from '../core/map-limit.js';
 import { recordKey } from '../results/layout.js';
 import type { TrialRow } from '../results/tables.js';
-import { commonSchedule, displayCell, lossesOf, representativeWidths } from './data.js';
+import { commonSchedule, displayCell, groupBy, lossesOf, representativeWidths } from './data.js';
 
 /** Above this many trials the report has no charts (their rows would not fit a worker's memory budget). */
 export const REPORT_MAX_TRIALS = 200_000;
 
 /** Widths per loss whose traces are drawn (report/charts.ts sharpnessChart's default). */
 export const TRACE_WIDTHS = 4;
+/** Seeds per (loss, width, lr) whose traces are drawn: the smallest seeds (a sweep may have thousands). */
+export const TRACE_SEEDS = 10;
 
-/** The rows whose records the sharpness charts draw: per loss, its display schedule (every lr) at TRACE_WIDTHS widths. */
+/**
+ * The rows whose records the sharpness charts draw: per loss, its display schedule (every lr) at TRACE_WIDTHS
+ * widths, the TRACE_SEEDS smallest seeds of each: at most losses x lrs x TRACE_WIDTHS x TRACE_SEEDS records.
+ */
 export function traceRows(rows: readonly TrialRow[], thresholds: ThresholdReport | null): TrialRow[] {
   const out: TrialRow[] = [];
   for (const loss of lossesOf(rows)) {
@@ -28,7 +33,9 @@ export function traceRows(rows: readonly TrialRow[], thresholds: ThresholdReport
       mine = mine.filter((r) => r.period === period && r.amplitude === amplitude);
     }
     const widths = new Set(representativeWidths(mine.map((r) => r.width), TRACE_WIDTHS));
-    out.push(...mine.filter((r) => widths.has(r.width)));
+    for (const group of groupBy(mine.filter((r) => widths.has(r.width)), (r) => `${r.width}|${r.lr}`).values()) {
+      out.push(...[...group].sort((a, b) => a.seed - b.seed).slice(0, TRACE_SEEDS));
+    }
   }
   return out;
 }

@@ -6,6 +6,7 @@ import { REGRESSION_SCHEMA, cellStats, compareRuns, thresholdPointsOf, type Regr
 import { uniqueIds } from '../../report/render.js';
 import { syntheticRecords, syntheticThresholds } from './report-fixtures.js';
 import { trialRow } from '../../results/tables.js';
+import { TRACE_SEEDS, TRACE_WIDTHS, traceRows } from '../../report/traces.js';
 
 /** Well-formed enough: every element closed in order, one root <svg>, no stray '<'. */
 function balanced(xml: string): boolean {
@@ -181,5 +182,14 @@ describe('report.html', () => {
     expect(ms).toBeLessThan(30_000);
     expect(html.length).toBeLessThan(3_000_000);
     console.log(`report of ${big.length} trials: ${ms} ms, ${(html.length / 1e6).toFixed(2)} MB`);
+  });
+});
+
+describe('the traces a report reads', () => {
+  it('are bounded by losses x lrs x widths x seeds, whatever the sweep size: the smallest seeds of each width', () => {
+    const big = syntheticRecords({ losses: ['ce'], lrs: [0.5, 1], widths: [2, 4, 8, 16, 32, 64], seeds: Array.from({ length: 40 }, (_, i) => 39 - i) }).map(trialRow);
+    const picked = traceRows(big, null);
+    expect(picked).toHaveLength(2 * TRACE_WIDTHS * TRACE_SEEDS);
+    expect(new Set(picked.map((r) => r.seed))).toEqual(new Set(Array.from({ length: TRACE_SEEDS }, (_, i) => i)));
   });
 });
