@@ -29,11 +29,11 @@ import type {
   TrialRecord,
 } from './types.js';
 import { TRIAL_RECORD_SCHEMA, lossFamily } from './types.js';
-import { StabilityTracker } from './monitor.js';
 import { generatedData } from './data.js';
 import { initParams, paramCount, unflattenParams } from './model.js';
 import { classWeights, isStaticAt, scheduleOf, type ScheduleConfig } from './schedule.js';
 import { DEFAULT_SHARPNESS_COLD_EVERY, SharpnessTracker } from './sharpness.js';
+import { StabilityTracker } from './monitor.js';
 import { TrainingGuard } from './guard.js';
 
 export interface EngineIdentity {
@@ -129,11 +129,11 @@ export async function trainPack(
     // Last evaluated state with a finite loss: where a diverging trial returns to.
     const snapshot: Float64Array[] = kernelTrials.map((t) => Float64Array.from(t.theta));
     const snapStep = new Array<number>(K).fill(0);
-    const tracker = new SharpnessTracker(kernel, spec);
     // Opt-in (training.guard): absent, nothing below changes a number.
     const guard = trials.some((t) => t.config.guard)
       ? new TrainingGuard(kernel, trials.map((t, k) => ({ guard: t.config.guard, lr: t.config.lr, theta: kernelTrials[k].theta })))
       : null;
+    const tracker = new SharpnessTracker(kernel, spec);
 
     const gammasAt = (k: number, s: number) => classWeights(s, schedules[k], gam.subarray(k * C, (k + 1) * C));
     /** Trained loss equals its static counterpart at s (so one eigenproblem serves both). */
@@ -232,6 +232,7 @@ export async function trainPack(
         const verdict = guard ? guard.afterStep(k, s, loss[k]) : 'ok';
         if (verdict === 'restored') stepsRun[k] = s + 1;
         else if (verdict === 'exhausted') diverge(k, s);
+        else if (Number.isFinite(loss[k])) stepsRun[k] = s + 1;
         else diverge(k, s);
       }
       if ((s + 1) % PROGRESS_EVERY === 0) hooks.onProgress?.({ step: s + 1, totalSteps: steps, stability: stability() });
