@@ -38,7 +38,6 @@ export type EngineName = 'reference' | 'tfjs' | 'fast';
 export type DatasetSpec = SpiralsSpec | TabularDatasetSpec;
 
 /** Interleaved spirals (SCIENCE.md "Dataset"). The data seed is the dataset's own: every trial of a sweep sees the same data. */
-/** Interleaved spirals (SCIENCE.md "Dataset"). The data seed is the dataset's own: every trial of a sweep sees the same data. */
 export interface SpiralsSpec {
   kind: 'spirals';
   /** Number of classes C (arms). Default 3. */
