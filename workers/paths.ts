@@ -24,3 +24,7 @@ export function stateDir(): string {
 
 export const sweepBin = () => path.join(packageRoot(), 'bin', 'sweep.js');
 export const serversScript = () => path.join(packageRoot(), 'infra', 'servers.sh');
+
+/** The workflow code (dist/workflows/index.js), and its bundle made at build time (workers/bundle-workflows.ts). */
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+export const WORKFLOW_BUNDLE = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));

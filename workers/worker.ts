@@ -1,6 +1,6 @@
+import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
@@ -11,6 +11,7 @@ import { allowListed, StoreNotAllowedError } from '../storage/allow.js';
 import { openStore } from '../storage/open.js';
 import { withRetries } from '../storage/retry.js';
 import { OutcomeSpool } from '../storage/spool.js';
+import { WORKFLOW_BUNDLE, WORKFLOWS_PATH } from './paths.js';
 import { CONTROL_QUEUE, TRAIN_QUEUE } from '../workflows/definitions.js';
 import { connectionOptions, type TemporalSettings } from './connection.js';
 import { meteredRunner, meteredStore, setUpMetrics, type MetricsConfig } from './metrics.js';
@@ -44,10 +45,14 @@ export interface WorkerConfig {
   shutdownGraceS?: number;
 }
 
+/** The build's workflow bundle exists and is not older than the compiled workflow code. */
+function bundleIsCurrent(): boolean {
+  return existsSync(WORKFLOW_BUNDLE) && statSync(WORKFLOW_BUNDLE).mtimeMs >= statSync(WORKFLOWS_PATH).mtimeMs;
+}
+
 /** Defaults of WorkerConfig, where a value is computed. */
 export const defaultSpoolDir = () => path.join(os.homedir(), '.cache', 'dynsweep', 'spool');
 
-const workflowsPath = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
 
 /**
  * Start the workers of one process and run until `signal` aborts (or a worker fails).
@@ -90,7 +95,8 @@ export async function runWorkers(config: WorkerConfig, signal?: AbortSignal, onR
         await Worker.create({
           ...common,
           taskQueue: CONTROL_QUEUE,
-          workflowsPath,
+          // The bundle made at build time; without a current one (a build that skipped it), webpack bundles at start-up.
+          ...(bundleIsCurrent() ? { workflowBundle: { codePath: WORKFLOW_BUNDLE } } : { workflowsPath: WORKFLOWS_PATH }),
           activities: { planSweep: activities.planSweep, finalizeSweep: activities.finalizeSweep, ...judge, ...search },
         }),
       );
