@@ -130,6 +130,7 @@ async function checkRun(out: Started, results: Results, expected: { format: Form
   expect(results.manifest.dataset).toMatchObject({ kind: 'file', format: expected.format, source: { train: expected.train, validation: expected.validation }, contentHash: { train: hash } });
   expect(results.records).toHaveLength(12);
   for (const r of results.records) {
+    // The native kernels serve the spirals' shape only: 24 features run on WebAssembly.
     expect(r.engine).toMatchObject({ name: 'fast', backend: 'wasm-simd' });
     expect(r.config.dataset.contentHash.train).toBe(hash);
     // No classifier beats the ceiling; a wrong (too low) ceiling would show here.
