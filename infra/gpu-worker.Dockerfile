@@ -33,6 +33,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     DYNSWEEP_CACHE=/opt/dynsweep/cache \
     DYNSWEEP_TFJS_BACKEND=tensorflow-gpu \
+    MALLOC_ARENA_MAX=2 \
     TF_CPP_MIN_LOG_LEVEL=1 \
     TF_FORCE_GPU_ALLOW_GROWTH=true \
     NVIDIA_VISIBLE_DEVICES=all \
