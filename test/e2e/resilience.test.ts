@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,21 +194,28 @@ describe('faults that lose nothing', () => {
       const root = `s3://${isolatedMinio.bucket}/isolated`;
       const address = `${HOST_IP}:${isolatedTemporal.address.split(':')[1]}`;
       const env = cleanEnv({ ...isolatedTemporal.env(), TEMPORAL_ADDRESS: address, ...isolatedMinio.env(), SWEEP_STORE: root });
-      // Each worker: its own namespace, and a private /tmp (its home, spool and state) the other cannot see.
-      // Readiness is signalled under /dev/shm, which the private /tmp does not hide.
+      // Each worker: its own network namespace, and its own mount namespace in which a fresh tmpfs covers the
+      // workers' folder, so its home and spool are its alone and the other's cannot be seen (the checkout and
+      // readiness files lie outside that folder).
+      const privateDir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-isolated-'));
+      const ready = mkdtempSync(path.join('/dev/shm', 'dynsweep-ready-'));
       const isolated = (n: number, args: string[]) =>
         startWorker(
           env,
           args,
           (argv) => [
             'ip', 'netns', 'exec', `dsw${n}`, 'unshare', '--mount', '--propagation', 'private', 'bash', '-c',
-            'mount -t tmpfs tmpfs /tmp && mkdir -p /tmp/home && HOME=/tmp/home SWEEP_SPOOL_DIR=/tmp/spool exec "$@"', 'worker', ...argv,
+            `mount -t tmpfs tmpfs ${privateDir} && mkdir -p ${privateDir}/home && echo ${n} > ${privateDir}/mine && ` +
+              `HOME=${privateDir}/home SWEEP_SPOOL_DIR=${privateDir}/spool exec "$@"`,
+            'worker', ...argv,
           ],
-          '/dev/shm',
+          ready,
         );
       const a = await isolated(1, ['--concurrency', '1']);
       const b = await isolated(2, ['--queue', 'train', '--concurrency', '1']);
       workers.push(a, b);
+      // Neither namespace's files reach the host folder (nor, so, the other worker).
+      expect(readdirSync(privateDir)).toEqual([]);
       const run = await runCli(['start', gridFile, '--json'], env);
       expect(run.code, run.stderr).toBe(0);
       const { sweepId, workflowId } = lastJson<{ sweepId: string; workflowId: string }>(run);

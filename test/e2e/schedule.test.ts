@@ -152,7 +152,7 @@ describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
     // Current details: what the web UI asks the workflow for (a query, answered by the worker).
     const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
     expect(meta.currentDetails).toContain('**completed**');
-    expect(meta.currentDetails).toMatch(/\| 8 \| 8 \| 0 \| 0 \| 2\/2 done, 0 running \|/);
+    expect(meta.currentDetails).toMatch(/\| 8 \| 8 \| 0 \| 2\/2 done \(0 failed\), 0 running \|/);
     expect(meta.currentDetails).toMatch(/Best validation accuracy so far: \*\*\d+\.\d%\*\* \((ce|dce) w=\d+/);
     expect(meta.currentDetails).toMatch(/verdict: \*\*pass vs nightly-/);
     expect(meta.currentDetails).toContain(second.resultsUri);
@@ -168,8 +168,9 @@ describe('scheduled regression sweeps', { timeout: 300_000 }, () => {
     expect(summaries).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^planSweep: plan .*nightly\.yaml into packs$/),
-        expect.stringMatching(/^trainPack: pack 1\/2: 4 trials · w=8 · ce,dce · lr 1 · T 40 · A 3 · seeds 0,1 · 3000 steps$/),
-        expect.stringMatching(/^trainPack: pack 2\/2: 4 trials · w=32 /),
+        // The workflow knows a pack by its index (the plan is in the store); what it trains is in its heartbeats.
+        'trainPack: pack 1/2',
+        'trainPack: pack 2/2',
         expect.stringMatching(/^finalizeSweep: /),
         expect.stringMatching(/^judgeSweep: judge nightly-.* against the baseline of schedule nightly$/),
       ]),
