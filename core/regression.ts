@@ -21,7 +21,7 @@
  *   reported but never fail a run.
  */
 import type { ThresholdReport } from './thresholds.js';
-import { LOSSES, type LossName, type TrialRecord } from './types.js';
+import { LOSSES, type LossName } from './types.js';
 import { median } from './statistics.js';
 
 export const REGRESSION_SCHEMA = 'dynsweep.regression/1';
