@@ -25,9 +25,10 @@ import {
   type ThresholdBrief,
 } from '../activities/contracts.js';
 import type { RoundRequest, SearchCell, SearchRoundLog } from '../core/types.js';
-import { CONTROL_QUEUE, progressQuery, type SweepInput, type SweepProgress, type SweepResult, type SweepStatus } from './definitions.js';
+import { CONTROL_QUEUE, monitorSignal, progressQuery, type SweepInput, type SweepProgress, type SweepResult, type SweepStatus } from './definitions.js';
 import { detailsMarkdown } from './details.js';
 import { runPackWindow } from './packs.js';
+import { monitorEveryS, SweepMonitor, type MonitorAggregate } from './monitor.js';
 import { searchDetailsMarkdown } from './search-details.js';
 
 const DEFAULT_HISTORY_BUDGET = 10_000;
@@ -48,6 +49,8 @@ export interface SearchCarry {
   failures: PackFailure[];
   failedPacks: number;
   startedAt: number;
+  /** The instability monitor's total over finished packs (constant size). */
+  monitor?: MonitorAggregate;
 }
 
 export interface SearchInput extends Omit<SweepInput, 'carry' | 'schedule'> {
@@ -90,6 +93,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
     open: state.cells.filter((c) => c.outcome === null).length,
     cells: state.cells,
   });
+  const monitor = new SweepMonitor(state);
   const progress = (): SweepProgress => ({
     sweepId: input.sweepId,
     name: state.plan?.name ?? '',
@@ -103,10 +107,14 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
     runningPacks: running,
     startedAt: state.startedAt,
     resultsUri: input.resultsUri,
+    monitor: monitor.view(),
     search: search(),
   });
   setHandler(progressQuery, progress);
   const show = () => setCurrentDetails(`${detailsMarkdown(progress(), thresholds, null)}\n\n${searchDetailsMarkdown(search())}`);
+  setHandler(monitorSignal, (u) => {
+    if (monitor.update(u)) show();
+  });
   const setStatus = (s: SweepStatus) => {
     status = s;
     show();
@@ -136,10 +144,12 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
     let next = from;
     const one = async (index: number) => {
       running++;
+      monitor.started(index);
       try {
         const r = await train.trainPack.executeWithOptions({ summary: `search round ${round}: pack ${index + 1 - from}/${to - from}` }, [
-          { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: index, gridHash: plan.gridHash },
+          { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: index, gridHash: plan.gridHash, monitorEveryS: monitorEveryS(plan.maxConcurrentPacks) },
         ]);
+        monitor.finished(index, r.monitor);
         state.completed += r.completed;
         state.diverged += r.diverged;
         state.reused += r.reused;
@@ -150,6 +160,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
         if (state.failures.length < MAX_CARRIED_FAILURES) state.failures.push({ packIndex: index, message: cause });
       } finally {
         running--;
+        monitor.finished(index);
         state.donePacks++;
         show();
       }

@@ -97,7 +97,7 @@ describe('threshold search end to end', () => {
     // `sweep status --watch --json` follows it to the end, with the search in its result.
     const watch = await runCli(['status', s.sweepId, '--watch', '--json'], env, 300_000);
     expect(watch.code, watch.stderr).toBe(0);
-    const result = lastJson<{ status: string; completed: number; search: SearchProgress }>(watch);
+    const result = lastJson<{ status: string; completed: number; search: SearchProgress; monitor: { total: { trials: number } } | null }>(watch);
     expect(result.status).toBe('completed');
     expect(result.search.open).toBe(0);
     expect(result.search.round).toBe(result.search.rounds.length);
@@ -152,6 +152,8 @@ describe('threshold search end to end', () => {
     expect(mine.search.trials).toBe(searchRecords.length);
     expect(mine.search.trialSteps).toBe(steps(searchRecords));
     expect(mine.search.rounds.reduce((n, r) => n + r.trials, 0)).toBe(searchRecords.length);
+    // The live instability monitor counted every trial the search trained, as a sweep's does.
+    expect(result.monitor?.total.trials).toBe(searchRecords.length);
     expect(steps(gridRecords)).toBe(36 * 4000);
     expect(mine.search.trialSteps).toBeLessThan(steps(gridRecords));
     // Its trials are the grid's own (same ids), so a search and a grid of the same settings share records.
