@@ -204,7 +204,7 @@ async function cleanup(dir: string): Promise<void> {
 }
 
 function portInUse(log: string): boolean {
-  return /address already in use|bind: address|EADDRINUSE/i.test(log);
+  return /address already in use|bind: address|EADDRINUSE|port is already in use/i.test(log);
 }
 
 // ---- Temporal ------------------------------------------------------------------------------------------------------
