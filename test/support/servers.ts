@@ -299,7 +299,8 @@ async function startTemporalOnce(bin: string, opts: StartTemporalOptions): Promi
       if (proc.exited) {
         const log = proc.logTail();
         const msg = `temporal dev server exited during startup (${JSON.stringify(proc.exited)}); log ${proc.logFile}:\n${log}`;
-        throw portInUse(log) ? new PortRaceError(msg) : new Error(msg);
+        // The whole log: a bind failure can be followed by a long panic trace.
+        throw portInUse(proc.logTail(Infinity)) ? new PortRaceError(msg) : new Error(msg);
       }
       if (Date.now() > deadline) {
         throw new Error(`temporal dev server not ready on ${address} after ${opts.timeoutMs ?? 90_000}ms (last error: ${String(lastErr)}); log:\n${proc.logTail()}`);
@@ -449,7 +450,8 @@ async function startMinioOnce(bin: string, opts: StartMinioOptions): Promise<Min
       if (proc.exited) {
         const log = proc.logTail();
         const msg = `minio exited during startup (${JSON.stringify(proc.exited)}); log ${proc.logFile}:\n${log}`;
-        throw portInUse(log) ? new PortRaceError(msg) : new Error(msg);
+        // The whole log: a bind failure can be followed by a long panic trace.
+        throw portInUse(proc.logTail(Infinity)) ? new PortRaceError(msg) : new Error(msg);
       }
       if (Date.now() > deadline) {
         throw new Error(`minio not ready on ${endpoint} after ${opts.timeoutMs ?? 60_000}ms (last error: ${String(lastErr)}); log:\n${proc.logTail()}`);
