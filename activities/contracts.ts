@@ -18,18 +18,22 @@ export interface PlanInput {
   gridFile: string;
 }
 
-/** The plan in brief: constant size whatever the sweep's (the packs are in the store, results/manifest.ts). */
-export interface PlanOutput {
-  name: string;
-  gridHash: string;
-  totalTrials: number;
-  /** Packs 0 .. packCount - 1. */
-  packCount: number;
+/** How a plan's packs are trained (grid.yaml `execution`): what the workflow needs to schedule them. */
+export interface PackExecution {
   taskQueue: string;
   maxConcurrentPacks: number;
   maxAttempts: number;
   heartbeatTimeoutS: number;
   packTimeoutS: number;
+}
+
+/** The plan in brief: constant size whatever the sweep's (the packs are in the store, results/manifest.ts). */
+export interface PlanOutput extends PackExecution {
+  name: string;
+  gridHash: string;
+  totalTrials: number;
+  /** Packs 0 .. packCount - 1. */
+  packCount: number;
 }
 
 export interface TrainPackInput {
@@ -122,18 +126,13 @@ export interface JudgeActivities {
 }
 
 /** A threshold search (workflows/search.ts, activities/search.ts): what planSearch gives the workflow. */
-export interface SearchPlanOutput {
+export interface SearchPlanOutput extends PackExecution {
   name: string;
   gridHash: string;
   cells: SearchCell[];
   /** The search's settings the workflow reports. */
   precision: number;
   maxRounds: number;
-  taskQueue: string;
-  maxConcurrentPacks: number;
-  maxAttempts: number;
-  heartbeatTimeoutS: number;
-  packTimeoutS: number;
 }
 
 export interface SearchRoundInput {

@@ -1,9 +1,9 @@
 import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Store } from '../core/store.js';
-import { codeVersions, GridError } from '../core/grid/index.js';
+import { codeVersions, GridError, type ExecutionSpec } from '../core/grid/index.js';
 import type { TrialOutcome, TrialRecord } from '../core/types.js';
 import { mapLimit } from '../core/map-limit.js';
-import type { FinalizeInput, PlanInput, SweepActivities, TrainPackInput } from './contracts.js';
+import type { FinalizeInput, PackExecution, PlanInput, SweepActivities, TrainPackInput } from './contracts.js';
 import { requireManifest, writePlan, type PackPlan } from '../results/manifest.js';
 import { artifactKey, packPlanKey, recordKey } from '../results/layout.js';
 import { writePackSummary } from '../results/pack-summary.js';
@@ -70,6 +70,17 @@ async function packToTrain(store: Store, input: TrainPackInput): Promise<PackPla
   return plan;
 }
 
+/** What the workflow needs of a grid's `execution` block to schedule its packs. */
+export function packExecutionOf(ex: ExecutionSpec): PackExecution {
+  return {
+    taskQueue: ex.taskQueue,
+    maxConcurrentPacks: ex.maxConcurrentPacks,
+    maxAttempts: ex.maxAttempts,
+    heartbeatTimeoutS: ex.heartbeatTimeoutS,
+    packTimeoutS: ex.packTimeoutS,
+  };
+}
+
 /** Activities as thin adapters over the pure core, built from their dependencies. */
 export function createActivities(deps: ActivityDeps): SweepActivities {
   return {
@@ -85,17 +96,12 @@ export function createActivities(deps: ActivityDeps): SweepActivities {
         throw err;
       }
       const { manifest, spec } = planned;
-      const ex = spec.execution;
       return {
         name: manifest.name,
         gridHash: manifest.gridHash,
         totalTrials: manifest.totalTrials,
         packCount: manifest.packCount,
-        taskQueue: ex.taskQueue,
-        maxConcurrentPacks: ex.maxConcurrentPacks,
-        maxAttempts: ex.maxAttempts,
-        heartbeatTimeoutS: ex.heartbeatTimeoutS,
-        packTimeoutS: ex.packTimeoutS,
+        ...packExecutionOf(spec.execution),
       };
     },
 

@@ -17,6 +17,7 @@ import { readLocation } from '../storage/read-location.js';
 import { readPackSummary } from '../results/pack-summary.js';
 import { trialRow, type TrialRow } from '../results/tables.js';
 import { thresholdInputOfRow } from '../results/rows.js';
+import { packExecutionOf } from './index.js';
 import type { PlanInput, SearchActivities, SearchFinishInput, SearchRoundInput } from './contracts.js';
 
 /** search.json: the search's settings, rounds and every cell's bracket (also under `search` in thresholds.json). */
@@ -80,18 +81,13 @@ export function createSearchActivities(deps: { openStore(uri: string): Store }):
       await store.put(GRID_KEY, input.gridYaml, 'application/yaml');
       await store.put(SEARCH_GRID_KEY, JSON.stringify(grid), 'application/json');
       const setup = searchSetupOf(grid);
-      const ex = spec.execution;
       return {
         name: nameOf(spec, input.gridFile),
         gridHash: gridHash(spec),
         cells: searchCellsOf(spec, setup.criterion),
         precision: setup.search.precision,
         maxRounds: setup.search.maxRounds,
-        taskQueue: ex.taskQueue,
-        maxConcurrentPacks: ex.maxConcurrentPacks,
-        maxAttempts: ex.maxAttempts,
-        heartbeatTimeoutS: ex.heartbeatTimeoutS,
-        packTimeoutS: ex.packTimeoutS,
+        ...packExecutionOf(spec.execution),
       };
     },
 

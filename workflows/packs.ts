@@ -1,7 +1,29 @@
 /**
- * The bounded window of trainPack activities that sweeps and threshold searches share: at most `limit` packs in
- * flight, the next one started as soon as one finishes. Deterministic (workflow code).
+ * What sweeps and threshold searches share about training packs: the trainPack activity with the plan's queue,
+ * timeouts and retries, and the bounded window of them in flight. Deterministic (workflow code).
  */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { PackExecution, SweepActivities } from '../activities/contracts.js';
+
+/**
+ * trainPack on the plan's training queue: a cancelled pack is waited for (it stops at its next heartbeat), and
+ * retries back off from 2 s to a minute; a bad grid or pack is not retried.
+ */
+export function trainPackActivity(plan: PackExecution) {
+  return proxyActivities<SweepActivities>({
+    taskQueue: plan.taskQueue,
+    startToCloseTimeout: plan.packTimeoutS * 1000,
+    heartbeatTimeout: plan.heartbeatTimeoutS * 1000,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      maximumAttempts: plan.maxAttempts,
+      initialInterval: '2s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      nonRetryableErrorTypes: ['GridError', 'BadPack'],
+    },
+  }).trainPack;
+}
 
 /**
  * Start `run(index)` for each index `next()` gives while fewer than `limit` run, until `next()` gives null and

@@ -5,7 +5,6 @@
  * (constant size per cell), never trials; it continues as new between rounds when its history grows.
  */
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   continueAsNew,
@@ -27,7 +26,7 @@ import {
 import type { RoundRequest, SearchCell, SearchRoundLog } from '../core/types.js';
 import { CONTROL_QUEUE, monitorSignal, progressQuery, type SweepInput, type SweepProgress, type SweepResult, type SweepStatus } from './definitions.js';
 import { detailsMarkdown } from './details.js';
-import { runPackWindow } from './packs.js';
+import { runPackWindow, trainPackActivity } from './packs.js';
 import { monitorEveryS, SweepMonitor, type MonitorAggregate } from './monitor.js';
 import { searchDetailsMarkdown } from './search-details.js';
 
@@ -130,13 +129,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
   const plan = state.plan;
   setStatus('running');
 
-  const train = proxyActivities<SweepActivities>({
-    taskQueue: plan.taskQueue,
-    startToCloseTimeout: plan.packTimeoutS * 1000,
-    heartbeatTimeout: plan.heartbeatTimeoutS * 1000,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { maximumAttempts: plan.maxAttempts, initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['GridError', 'BadPack'] },
-  });
+  const trainPack = trainPackActivity(plan);
 
   const inFlight = new Set<Promise<void>>();
   /** Train packs [from, to) through the bounded window; a pack whose retries are exhausted is counted as failed. */
@@ -146,7 +139,7 @@ export async function searchWorkflow(input: SearchInput): Promise<SweepResult> {
       running++;
       monitor.started(index);
       try {
-        const r = await train.trainPack.executeWithOptions({ summary: `search round ${round}: pack ${index + 1 - from}/${to - from}` }, [
+        const r = await trainPack.executeWithOptions({ summary: `search round ${round}: pack ${index + 1 - from}/${to - from}` }, [
           { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: index, gridHash: plan.gridHash, monitorEveryS: monitorEveryS(plan.maxConcurrentPacks) },
         ]);
         monitor.finished(index, r.monitor);

@@ -1,5 +1,4 @@
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   continueAsNew,
@@ -26,7 +25,7 @@ import {
 } from './definitions.js';
 import { detailsMarkdown } from './details.js';
 import { monitorEveryS, SweepMonitor } from './monitor.js';
-import { runPackWindow } from './packs.js';
+import { runPackWindow, trainPackActivity } from './packs.js';
 
 /** Continue-as-new well before Temporal's 51,200-event history limit. */
 const DEFAULT_HISTORY_BUDGET = 10_000;
@@ -128,19 +127,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
   const plan = state.plan;
   setStatus('running');
 
-  const train = proxyActivities<SweepActivities>({
-    taskQueue: plan.taskQueue,
-    startToCloseTimeout: plan.packTimeoutS * 1000,
-    heartbeatTimeout: plan.heartbeatTimeoutS * 1000,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      maximumAttempts: plan.maxAttempts,
-      initialInterval: '2s',
-      backoffCoefficient: 2,
-      maximumInterval: '1 minute',
-      nonRetryableErrorTypes: ['GridError', 'BadPack'],
-    },
-  });
+  const trainPack = trainPackActivity(plan);
 
   async function runPack(index: number): Promise<void> {
     running++;
@@ -148,7 +135,7 @@ export async function sweepWorkflow(rawInput: SweepInput): Promise<SweepResult> 
     try {
       // What the pack trains is in its heartbeat details (the activity reads it from the store).
       const summary = `pack ${index + 1}/${plan.packCount}`;
-      const r = await train.trainPack.executeWithOptions({ summary }, [
+      const r = await trainPack.executeWithOptions({ summary }, [
         { resultsUri: input.resultsUri, sweepId: input.sweepId, packIndex: index, gridHash: plan.gridHash, monitorEveryS: monitorEveryS(plan.maxConcurrentPacks) },
       ]);
       monitor.finished(index, r.monitor);
