@@ -83,6 +83,8 @@ struct Call {
   float* perSample(size_t i, int n) { return f32(i, 3 * int64_t{n} * k->lanes); }
   float* perUnit(size_t i, int w) { return f32(i, 9 * int64_t{w} * k->lanes); }
   float* weights(size_t i) { return f32(i, 9 * k->lanes); }
+  /** The hvp's mask cache: one lane mask (lanes / 8 bytes) per sample and unit. */
+  void* masks(size_t i, int n, int w) { return region(i, int64_t{n} * w, static_cast<size_t>(k->lanes / 8)); }
   const float* inputs(size_t i, int n) { return f32(i, 2 * int64_t{n}); }
   const int32_t* labels(size_t i, int n) {
     const int32_t* y = i32(i, n);
@@ -145,20 +147,21 @@ napi_value EvalBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D)
+// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, mk)
 napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 11);
+  Call c(env, info, 12);
   if (c.failed) return nullptr;
   const Forward a(c);
   float* pp = c.perSample(8, a.n);
   float* dz = c.perSample(9, a.n);
   float* D = c.perUnit(10, a.w);
+  void* mk = c.masks(11, a.n, a.w);
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D); });
+  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, mk); });
   return nullptr;
 }
 
-// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, dz, D, rdz, E)
+// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, mk)
 napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   Call c(env, info, 15);
   if (c.failed) return nullptr;
@@ -171,12 +174,12 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   const int ce = static_cast<int>(c.integer(8));
   const int32_t* y = c.labels(9, n);
   const float* pp = c.perSample(10, n);
-  const float* dz = c.perSample(11, n);
-  const float* D = c.perUnit(12, w);
-  float* rdz = c.perSample(13, n);
-  float* E = c.perUnit(14, w);
+  const float* D = c.perUnit(11, w);
+  float* rdz = c.perSample(12, n);
+  float* E = c.perUnit(13, w);
+  const void* mk = c.masks(14, n, w);
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, dz, D, rdz, E); });
+  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, mk); });
   return nullptr;
 }
 

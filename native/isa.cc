@@ -6,6 +6,16 @@
 #define NATIVE_CAT2(a, b) a##b
 #define NATIVE_CAT(a, b) NATIVE_CAT2(a, b)
 
+// The mask cache is S::Bits per sample and unit (spirals.h); the table's signature is ISA-neutral.
+static void hvpPrep(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, float* pp,
+                    float* dz, float* D, void* mk) {
+  spirals::hvpPrepBlock(th, om, x, y, n, w, ce, pp, dz, D, static_cast<Simd::Bits*>(mk));
+}
+static void hvpCached(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w, int ce,
+                      const int32_t* y, const float* pp, const float* D, float* rdz, float* E, const void* mk) {
+  spirals::hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, static_cast<const Simd::Bits*>(mk), rdz, E);
+}
+
 extern const SpiralsKernels NATIVE_CAT(kernels_, NATIVE_ISA) = {
-    spirals::L, &spirals::stepBlock, &spirals::evalBlock, &spirals::hvpPrepBlock, &spirals::hvpCachedBlock,
+    spirals::L, &spirals::stepBlock, &spirals::evalBlock, &hvpPrep, &hvpCached,
 };

@@ -11,9 +11,9 @@ struct SpiralsKernels {
                     const int32_t* y, int n, int w, int ce, float* dz, double* lossOut, int update);
   void (*evalBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, double* out);
   void (*hvpPrepBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
-                       float* pp, float* dz, float* D);
+                       float* pp, float* dz, float* D, void* mk);
   void (*hvpCachedBlock)(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
-                         int ce, const int32_t* y, const float* pp, const float* dz, const float* D, float* rdz, float* E);
+                         int ce, const int32_t* y, const float* pp, const float* D, float* rdz, float* E, const void* mk);
 };
 
 extern const SpiralsKernels kernels_avx2;

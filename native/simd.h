@@ -58,6 +58,13 @@ struct Simd {
   static F one(M m) { return _mm512_maskz_mov_ps(m, _mm512_set1_ps(1.0f)); }
   /** The per-lane mask the glue writes as int32 -1 / 0. */
   static M loadMask(const int32_t* p) { return _mm512_cmpneq_epi32_mask(_mm512_loadu_si512(p), _mm512_setzero_si512()); }
+  /** A lane mask as bits (the hvp's mask cache, spirals.h), and back. */
+  using Bits = uint16_t;
+  static Bits bits(M m) { return m; }
+  static M ofBits(Bits b) { return b; }
+  /** acc + (m ? v : +0) lane by lane: acc itself where m is off (the same float as acc + 0 for every acc a sum
+   * started at +0 can hold: such a sum is never -0). */
+  static F addIf(F acc, F v, M m) { return _mm512_mask_add_ps(acc, m, acc, v); }
   /** acc[k] += (double) l[k] (wasm addF64: f64x2.promote_low_f32x4 and f64x2.add). */
   static void addF64(double* acc, F l) {
     _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_loadu_pd(acc), _mm512_cvtps_pd(_mm512_castps512_ps256(l))));
@@ -107,6 +114,13 @@ struct Simd {
   static I incWhere(I e, M m) { return _mm256_sub_epi32(e, _mm256_castps_si256(m)); }
   static F one(M m) { return _mm256_and_ps(m, _mm256_set1_ps(1.0f)); }
   static M loadMask(const int32_t* p) { return _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+  using Bits = uint8_t;
+  static Bits bits(M m) { return static_cast<Bits>(_mm256_movemask_ps(m)); }
+  static M ofBits(Bits b) {
+    const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(b), lane), lane));
+  }
+  static F addIf(F acc, F v, M m) { return _mm256_add_ps(acc, _mm256_and_ps(v, m)); }
   static void addF64(double* acc, F l) {
     _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), _mm256_cvtps_pd(_mm256_castps256_ps128(l))));
     _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), _mm256_cvtps_pd(_mm256_extractf128_ps(l, 1))));

@@ -1,6 +1,6 @@
 // The spirals kernels (d = 2 inputs, C = 3 classes) of asm/fast-kernel.ts, ported operation for operation to the
-// lane types of simd.h: the same loop orders, the same sums in the same order, the same exp/log polynomials, so
-// every lane computes the bit-identical float32 numbers of the wasm kernel (test/unit/fast-native.test.ts), with
+// lane types of simd.h: the same sums in the same order (the loops too, except where a comment says so), the same
+// exp/log polynomials, so every lane computes the bit-identical float32 numbers of the wasm kernel (test/unit/fast-native.test.ts), with
 // S::L trials per vector instead of 4. Layouts are the wasm kernel's with 4 lanes replaced by L: a block's
 // parameters are (6 w + 3) vectors in the flat order of core/kernel.ts; x holds (x0, x1) float pairs, y int32
 // labels; om the 9-vector weight table om[y][c]. Comments on the maths: asm/fast-kernel.ts.
@@ -222,51 +222,76 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
   scaleF64(out, 3, 1.0 / static_cast<double>(n));
 }
 
-/** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors); into Mo (w * 9 vectors, i-major). */
-inline void momentsOf(const float* th, const float* x, int n, int w, const float* s, float* Mo) {
+// The hvp's mask cache mk (hvpPrepBlock writes it, n * w S::Bits per block, unit-major: mk[j * n + mu]) holds
+// 1[a_j > 0] of every sample and unit at the cached parameters, so the per-product passes below are masked sums
+// of precomputed terms instead of recomputing a_j; the wasm kernel recomputes the same masks from the same a_j.
+// Sums start at +0 and add terms in the wasm kernel's order: S::addIf gives the same floats as its and + add.
+
+/** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors); into Mo (w * 9 vectors, i-major). Two units per
+ * sweep over the samples share the sample's products xt_i s_c (xt_i s_c is the wasm kernel's x_i keep(s_c)). */
+inline void momentsOf(const float* x, int n, int w, const float* s, const S::Bits* mk, float* Mo) {
   const F zero = S::splat(0.0f);
-  for (int j = 0; j < w; j++) {
-    const float* pj = th + j * L;
-    const F w10 = S::load(pj), w11 = S::load(pj + w * L), b1 = S::load(pj + 2 * w * L);
-    F e00 = zero, e01 = zero, e02 = zero, e10 = zero, e11 = zero, e12 = zero, e20 = zero, e21 = zero, e22 = zero;
+  auto store = [&](int j, const F* e) {
+    float* mj = Mo + j * 9 * L;
+    #pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) S::store(mj + t * L, e[t]);
+  };
+  int j = 0;
+  for (; j + 2 <= w; j += 2) {
+    F e[9], f[9];
+    #pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) e[t] = f[t] = zero;
+    const S::Bits* ma = mk + j * n;
+    const S::Bits* mb = ma + n;
     const float* sp = s;
     for (int mu = 0; mu < n; mu++, sp += 3 * L) {
       const F x0 = S::splat(x[2 * mu]);
       const F x1 = S::splat(x[2 * mu + 1]);
-      const M m = S::gt(S::add(S::add(S::mul(x0, w10), S::mul(x1, w11)), b1), zero);
-      const F t0 = S::keep(S::load(sp), m);
-      const F t1 = S::keep(S::load(sp + L), m);
-      const F t2 = S::keep(S::load(sp + 2 * L), m);
-      e20 = S::add(e20, t0);
-      e21 = S::add(e21, t1);
-      e22 = S::add(e22, t2);
-      e00 = S::add(e00, S::mul(x0, t0));
-      e01 = S::add(e01, S::mul(x0, t1));
-      e02 = S::add(e02, S::mul(x0, t2));
-      e10 = S::add(e10, S::mul(x1, t0));
-      e11 = S::add(e11, S::mul(x1, t1));
-      e12 = S::add(e12, S::mul(x1, t2));
+      const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
+      const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
+      const M m = S::ofBits(ma[mu]), mm = S::ofBits(mb[mu]);
+      #pragma GCC unroll 9
+      for (int q = 0; q < 9; q++) {
+        e[q] = S::addIf(e[q], t[q], m);
+        f[q] = S::addIf(f[q], t[q], mm);
+      }
     }
-    float* mj = Mo + j * 9 * L;
-    S::store(mj, e00);
-    S::store(mj + L, e01);
-    S::store(mj + 2 * L, e02);
-    S::store(mj + 3 * L, e10);
-    S::store(mj + 4 * L, e11);
-    S::store(mj + 5 * L, e12);
-    S::store(mj + 6 * L, e20);
-    S::store(mj + 7 * L, e21);
-    S::store(mj + 8 * L, e22);
+    store(j, e);
+    store(j + 1, f);
+  }
+  for (; j < w; j++) {
+    F e[9];
+    #pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) e[t] = zero;
+    const S::Bits* ma = mk + j * n;
+    const float* sp = s;
+    for (int mu = 0; mu < n; mu++, sp += 3 * L) {
+      const F x0 = S::splat(x[2 * mu]);
+      const F x1 = S::splat(x[2 * mu + 1]);
+      const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
+      const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
+      const M m = S::ofBits(ma[mu]);
+      #pragma GCC unroll 9
+      for (int q = 0; q < 9; q++) e[q] = S::addIf(e[q], t[q], m);
+    }
+    store(j, e);
   }
 }
 
-/** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9). */
+/** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks). */
 inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
-                         float* pp, float* dz, float* D) {
+                         float* pp, float* dz, float* D, S::Bits* mk) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+  const F zero = S::splat(0.0f);
   for (int mu = 0; mu < n; mu++) {
+    const F x0 = S::splat(x[2 * mu]), x1 = S::splat(x[2 * mu + 1]);
     F z0, z1, z2;
-    logits(th, w, S::splat(x[2 * mu]), S::splat(x[2 * mu + 1]), z0, z1, z2);
+    logits(th, w, x0, x1, z0, z1, z2);
+    for (int j = 0; j < w; j++) {
+      const float* p = th + j * L;
+      const F a = S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L));
+      mk[j * n + mu] = S::bits(S::gt(a, zero));
+    }
     const int32_t yl = y[mu];
     float* dp = dz + mu * 3 * L;
     if (ce) {
@@ -291,34 +316,36 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
       S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(z2, onehot(yl, 2))));
     }
   }
-  momentsOf(th, x, n, w, dz, D);
+  momentsOf(x, n, w, dz, mk, D);
 }
 
 /** out = H v for one block from the cache of hvpPrepBlock; rdz: scratch n * 3 vectors, E: scratch w * 9. */
 inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
-                           int ce, const int32_t* y, const float* pp, const float* dz, const float* D, float* rdz, float* E) {
-  (void)dz;
+                           int ce, const int32_t* y, const float* pp, const float* D, const S::Bits* mk, float* rdz,
+                           float* E) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
   const F zero = S::splat(0.0f);
+  // A_j(c, i) = V1t_ij W2_jc + W1t_ij V2_jc into E (free until the moments below): Rz_c = sum_i xt_i sum_j
+  // 1[a_j>0] A_j(c, i) + Vb2_c.
+  for (int j = 0; j < w; j++) {
+    float* aj = E + j * 9 * L;
+    for (int c = 0; c < 3; c++) {
+      const F u = S::load(th + 3 * w * L + (j * 3 + c) * L);
+      const F g = S::load(v + 3 * w * L + (j * 3 + c) * L);
+      for (int i = 0; i < 3; i++) {
+        S::store(aj + (c * 3 + i) * L, S::add(S::mul(S::load(v + i * w * L + j * L), u), S::mul(S::load(th + i * w * L + j * L), g)));
+      }
+    }
+  }
   F hb0 = zero, hb1 = zero, hb2 = zero;
   const float* vb2 = v + 6 * w * L;
-  for (int mu = 0; mu < n; mu++) {
-    const F x0 = S::splat(x[2 * mu]);
-    const F x1 = S::splat(x[2 * mu + 1]);
-    F r0 = S::load(vb2), r1 = S::load(vb2 + L), r2 = S::load(vb2 + 2 * L);
-    for (int j = 0; j < w; j++) {
-      const float* p = th + j * L;
-      const float* q = v + j * L;
-      const F a = S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L));
-      const M m = S::gt(a, zero);
-      const F h = S::keep(a, m);
-      const F ra = S::keep(S::add(S::add(S::mul(x0, S::load(q)), S::mul(x1, S::load(q + w * L))), S::load(q + 2 * w * L)), m);
-      const float* pw = th + 3 * w * L + j * 3 * L;
-      const float* qw = v + 3 * w * L + j * 3 * L;
-      r0 = S::add(r0, S::add(S::mul(ra, S::load(pw)), S::mul(h, S::load(qw))));
-      r1 = S::add(r1, S::add(S::mul(ra, S::load(pw + L)), S::mul(h, S::load(qw + L))));
-      r2 = S::add(r2, S::add(S::mul(ra, S::load(pw + 2 * L)), S::mul(h, S::load(qw + 2 * L))));
-    }
+  // The R-forward pass of sample mu from its masked sum M (9 vectors): Rz, then s = (per-sample loss Hessian) Rz
+  // into rdz, summed into hb (the b2 part of the result).
+  auto tail = [&](int mu, const F* M) {
+    const F x0 = S::splat(x[2 * mu]), x1 = S::splat(x[2 * mu + 1]);
+    const F r0 = S::add(S::add(S::add(S::mul(M[0], x0), S::mul(M[1], x1)), M[2]), S::load(vb2));
+    const F r1 = S::add(S::add(S::add(S::mul(M[3], x0), S::mul(M[4], x1)), M[5]), S::load(vb2 + L));
+    const F r2 = S::add(S::add(S::add(S::mul(M[6], x0), S::mul(M[7], x1)), M[8]), S::load(vb2 + 2 * L));
     const int32_t yl = y[mu];
     F s0, s1, s2;
     if (ce) {
@@ -342,12 +369,46 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
     hb0 = S::add(hb0, s0);
     hb1 = S::add(hb1, s1);
     hb2 = S::add(hb2, s2);
+  };
+  // Two samples per sweep over the units share each A_j (a loop order of its own; each sample's sums run over j
+  // in order, as in the wasm kernel).
+  int mu = 0;
+  for (; mu + 2 <= n; mu += 2) {
+    F ma[9], mb[9];
+    #pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) ma[t] = mb[t] = zero;
+    const float* aj = E;
+    const S::Bits* mj = mk + mu;
+    for (int j = 0; j < w; j++, aj += 9 * L, mj += n) {
+      const M m = S::ofBits(mj[0]), mm = S::ofBits(mj[1]);
+      #pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) {
+        const F a = S::load(aj + t * L);
+        ma[t] = S::addIf(ma[t], a, m);
+        mb[t] = S::addIf(mb[t], a, mm);
+      }
+    }
+    tail(mu, ma);
+    tail(mu + 1, mb);
+  }
+  for (; mu < n; mu++) {
+    F ma[9];
+    #pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) ma[t] = zero;
+    const float* aj = E;
+    const S::Bits* mj = mk + mu;
+    for (int j = 0; j < w; j++, aj += 9 * L, mj += n) {
+      const M m = S::ofBits(mj[0]);
+      #pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) ma[t] = S::addIf(ma[t], S::load(aj + t * L), m);
+    }
+    tail(mu, ma);
   }
   float* ob2 = out + 6 * w * L;
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
-  momentsOf(th, x, n, w, rdz, E);
+  momentsOf(x, n, w, rdz, mk, E);
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;
     const float* vj = v + j * L;

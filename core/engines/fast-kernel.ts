@@ -52,10 +52,14 @@ interface SpiralsExports {
     x: number, y: number, n: number, w: number, ce: number, dz: number, lossOut: number, update: number,
   ): void;
   evalBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, out: number): void;
-  hvpPrepBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number): void;
+  /**
+   * `mk`: the native kernels' mask cache (Machine.maskBytes per sample and unit); the wasm kernels recompute
+   * their masks and declare no such parameter (a wasm export ignores extra arguments).
+   */
+  hvpPrepBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number, mk: number): void;
   hvpCachedBlock(
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
-    y: number, pp: number, dz: number, D: number, rdz: number, E: number,
+    y: number, pp: number, D: number, rdz: number, E: number, mk: number,
   ): void;
 }
 
@@ -207,6 +211,8 @@ interface Machine {
   readonly maxBytes: number;
   /** The kernel's memory, at least `bytes` long. */
   memory(bytes: number): ArrayBuffer;
+  /** Bytes of one lane mask in the hvp's mask cache (0: the kernel keeps none). */
+  readonly maskBytes: number;
   spirals(memory: ArrayBuffer): SpiralsExports;
   /** The any-shape kernels (wasm only). */
   readonly any: FastExports | null;
@@ -226,6 +232,7 @@ async function wasmMachine(): Promise<Machine> {
     lanes: WASM_LANES,
     base: ex.heapBase(),
     maxBytes: MAX_WASM_BYTES,
+    maskBytes: 0,
     memory(bytes) {
       const need = bytes - ex.memory.buffer.byteLength;
       if (need > 0) ex.memory.grow(Math.ceil(need / 65536));
@@ -245,6 +252,7 @@ function nativeMachine(isa: NativeIsa): Machine {
     base: 0,
     maxBytes: Number.MAX_SAFE_INTEGER,
     memory: (bytes) => addon.alloc(Math.max(bytes, 64)),
+    maskBytes: k.lanes / 8,
     spirals: (memory) => ({
       stepBlock: k.stepBlock.bind(null, memory),
       evalBlock: k.evalBlock.bind(null, memory),
@@ -354,9 +362,11 @@ class FastKernel implements PackKernel {
   private readonly pCacheP: number;
   private readonly pCacheDz: number;
   private readonly pCacheD: number;
+  private readonly pCacheMask: number;
   private readonly pE: number;
   private readonly cacheBytesN: number;
   private readonly cacheBytesW: number;
+  private readonly cacheBytesMask: number;
   // Any-shape kernels: chunk scratch (three activation buffers, five per-class buffers, a discarded loss).
   private readonly pH: number;
   private readonly pG: number;
@@ -420,6 +430,8 @@ class FastKernel implements PackKernel {
     this.pCacheP = take(Kb * this.cacheBytesN);
     this.pCacheDz = take(Kb * this.cacheBytesN);
     this.pCacheD = take(Kb * this.cacheBytesW);
+    this.cacheBytesMask = align(sp ? train.n * width * machine.maskBytes : 0);
+    this.pCacheMask = take(Kb * this.cacheBytesMask);
     this.pE = take(this.cacheBytesW);
     const act = sp ? 0 : L.chunk * L.wp * V;
     const cls = sp ? 0 : L.chunk * C * V;
@@ -596,6 +608,7 @@ class FastKernel implements PackKernel {
       ex.hvpPrepBlock(
         this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, t.px, t.py, t.n, this.w, this.ce,
         this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
+        this.pCacheMask + b * this.cacheBytesMask,
       );
       this.cacheReady[b] = 1;
     }
@@ -604,8 +617,8 @@ class FastKernel implements PackKernel {
       ex.hvpCachedBlock(
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
         this.pOm + b * this.omBytes, t.px, t.n, this.w, this.ce, t.py,
-        this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
-        this.pRdz, this.pE,
+        this.pCacheP + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW, this.pRdz, this.pE,
+        this.pCacheMask + b * this.cacheBytesMask,
       );
     }
     return this.readPacked(this.pVout, run);
