@@ -5,6 +5,7 @@
  * tridiagonal eigensolver; and a dense Jacobi eigensolver used only as a test oracle.
  * Blocks never mix: block k's numbers depend only on block k's operator and start vector.
  */
+import { nativeAddon } from './native.js';
 import { createRng } from './prng.js';
 
 /**
@@ -30,10 +31,33 @@ export interface BatchedEigen {
   subspace?: Float64Array[];
 }
 
+/**
+ * a . b over [off, off + P) as 8 partial sums (element off + t into sum t mod 8, in order of t), reduced as
+ * ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): the summation order of the native addon's vector code
+ * (native/linalg.h), which gives the same numbers.
+ */
 function dot(a: Float64Array, b: Float64Array, off: number, P: number): number {
-  let s = 0;
-  for (let i = off, end = off + P; i < end; i++) s += a[i] * b[i];
-  return s;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  const end = off + P;
+  let t = off;
+  for (; t + 8 <= end; t += 8) {
+    s0 += a[t] * b[t];
+    s1 += a[t + 1] * b[t + 1];
+    s2 += a[t + 2] * b[t + 2];
+    s3 += a[t + 3] * b[t + 3];
+    s4 += a[t + 4] * b[t + 4];
+    s5 += a[t + 5] * b[t + 5];
+    s6 += a[t + 6] * b[t + 6];
+    s7 += a[t + 7] * b[t + 7];
+  }
+  if (t < end) s0 += a[t] * b[t];
+  if (t + 1 < end) s1 += a[t + 1] * b[t + 1];
+  if (t + 2 < end) s2 += a[t + 2] * b[t + 2];
+  if (t + 3 < end) s3 += a[t + 3] * b[t + 3];
+  if (t + 4 < end) s4 += a[t + 4] * b[t + 4];
+  if (t + 5 < end) s5 += a[t + 5] * b[t + 5];
+  if (t + 6 < end) s6 += a[t + 6] * b[t + 6];
+  return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
 }
 
 function axpy(alpha: number, x: Float64Array, y: Float64Array, off: number, P: number): void {
@@ -43,6 +67,69 @@ function axpy(alpha: number, x: Float64Array, y: Float64Array, off: number, P: n
 function scale(alpha: number, x: Float64Array, off: number, P: number): void {
   for (let i = off, end = off + P; i < end; i++) x[i] *= alpha;
 }
+
+/**
+ * The vector work of a warm Lanczos solve over a pack's K blocks of P (each block at offset k * P; Q: the Lanczos
+ * basis, K * P each), one call per Lanczos step rather than per block. Two implementations with the same numbers:
+ * JS below, and the native addon's (native/linalg.h; used when it is built, test/unit/linalg.test.ts).
+ */
+export interface BlockOps {
+  /**
+   * For every block with open[k] = 1: w -= sum_i (w . Q_i) Q_i over i < n (one classical Gram-Schmidt pass: all
+   * coefficients first, into h[k * n + i], then the updates two basis vectors at a time,
+   * w - (h_i Q_i + h_i+1 Q_i+1), an odd last one as w + (-h) Q), and norm2[k] = ||w||^2 after.
+   */
+  reorthogonalize(w: Float64Array, Q: Float64Array[], n: number, K: number, P: number, open: Uint8Array, h: Float64Array, norm2: Float64Array): void;
+  /** For every block with len[k] > 0: out += sum_i coef[k * m + i] Q_i over i < len[k] in order, then out / ||out|| if nonzero. */
+  combine(out: Float64Array, Q: Float64Array[], coef: Float64Array, m: number, len: Int32Array, K: number, P: number): void;
+  /** x_k *= factors[k] for every block with which[k] = 1. */
+  scale(x: Float64Array, factors: Float64Array, K: number, P: number, which: Uint8Array): void;
+}
+
+export const jsBlockOps: BlockOps = {
+  reorthogonalize(w, Q, n, K, P, open, h, norm2) {
+    for (let k = 0; k < K; k++) {
+      if (!open[k]) continue;
+      const off = k * P;
+      const end = off + P;
+      const ho = k * n;
+      for (let i = 0; i < n; i++) h[ho + i] = dot(w, Q[i], off, P);
+      let i = 0;
+      for (; i + 1 < n; i += 2) {
+        const a = Q[i];
+        const b = Q[i + 1];
+        const ca = h[ho + i];
+        const cb = h[ho + i + 1];
+        for (let t = off; t < end; t++) w[t] -= ca * a[t] + cb * b[t];
+      }
+      if (i < n) axpy(-h[ho + i], Q[i], w, off, P);
+      norm2[k] = dot(w, w, off, P);
+    }
+  },
+  combine(out, Q, coef, m, len, K, P) {
+    for (let k = 0; k < K; k++) {
+      const off = k * P;
+      for (let i = 0; i < len[k]; i++) axpy(coef[k * m + i], Q[i], out, off, P);
+      if (!len[k]) continue;
+      const nrm = Math.sqrt(dot(out, out, off, P));
+      if (nrm > 0) scale(1 / nrm, out, off, P);
+    }
+  },
+  scale(x, factors, K, P, which) {
+    for (let k = 0; k < K; k++) if (which[k]) scale(factors[k], x, k * P, P);
+  },
+};
+
+/** The native addon's BlockOps on its widest instruction set, or null where it is not built (core/native.ts). */
+export function nativeBlockOps(isa?: 'avx2' | 'avx512'): BlockOps | null {
+  const addon = nativeAddon().addon as { isas: string[]; [isa: string]: unknown } | null;
+  const name = isa ?? addon?.isas[addon.isas.length - 1];
+  if (!addon || !name || !addon.isas.includes(name)) return null;
+  return (addon[name] as { linalg: BlockOps }).linalg;
+}
+
+/** What the warm solve runs unless told (its `ops`): the native addon's BlockOps where built, else the JS ones. */
+const defaultBlockOps: BlockOps = nativeBlockOps() ?? jsBlockOps;
 
 /** Deterministic unit start vectors: the same normal vector (seeded stream) in every block, so a block's result does not depend on its position in a pack. */
 export function startVectors(K: number, P: number, seed = 0, stream = 'sharpness-start'): Float64Array {
@@ -149,7 +236,7 @@ export function lanczosBatched(
 
 /**
  * Lanczos with early stopping, for warm starts (core/sharpness.ts: the previous eigenvector of each trial).
- * Same recurrence as lanczosBatched (full reorthogonalisation, twice), but after every step j each open block
+ * Same recurrence as lanczosBatched (full reorthogonalisation, here in one pass), but after every step j each open block
  * computes the top Ritz pair (theta, s) of its tridiagonal T_j and the residual of that Ritz pair,
  *   ||A y - theta y|| = beta_j |s_j|          (exact for the Lanczos relation, no extra application),
  * and stops once it is <= tol * |theta| (and at least minOrder steps were taken), at breakdown, or at maxOrder.
@@ -157,13 +244,15 @@ export function lanczosBatched(
  * Blocks with need[k] = 0 are not computed at all (lambda 0, vector = start, residual 0, iterations 0).
  * `ritz` = b > 1 also returns the next b - 1 Ritz vectors (BatchedEigen.subspace; zero for blocks not computed).
  * `residual` is the Lanczos residual above. Block k's numbers depend only on block k's operator and start.
+ * `ops`: the vector work's implementation (default: the native addon's where built, else JS; the same numbers).
  */
 export function lanczosTolerantBatched(
   apply: BatchedOperator,
   K: number,
   P: number,
-  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number },
+  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number; ops?: BlockOps },
 ): BatchedEigen {
+  const blockOps = opts.ops ?? defaultBlockOps;
   const m = Math.max(1, Math.min(opts.maxOrder, P));
   const subspace = Array.from({ length: Math.max(0, (opts.ritz ?? 1) - 1) }, () => new Float64Array(K * P));
   const minOrder = Math.max(1, Math.min(opts.minOrder ?? 1, m));
@@ -181,30 +270,32 @@ export function lanczosTolerantBatched(
   const coef: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // Ritz coefficients s
   const ritzOf: (Float64Array | null)[] = new Array<Float64Array | null>(K).fill(null); // all eigenvectors of T_j
   const used = Uint8Array.from(open); // blocks computed at all
-  const h = new Float64Array(m); // reorthogonalization coefficients
+  const h = new Float64Array(K * m); // reorthogonalization coefficients, block k's at k * (j + 1)
+  const norm2 = new Float64Array(K);
+  const factor = new Float64Array(K); // 1 / beta_j of the blocks that go on
+  const goOn = new Uint8Array(K);
   for (let j = 0; j < m; j++) {
     // The product becomes the next Lanczos vector in place (the operator's result is ours): no copy per step.
     const w = apply(Q[j], open);
-    let next = false;
+    const n = j + 1;
+    // Three-term recurrence and full reorthogonalization in one classical Gram-Schmidt pass against every
+    // Lanczos vector (alpha_j is the coefficient of q_j): the Krylov spaces of the warm path are tiny (up to
+    // `maxOrder` vectors), where one pass keeps the basis orthogonal to rounding; the cold path (lanczosBatched)
+    // keeps two.
+    blockOps.reorthogonalize(w, Q, n, K, P, open, h, norm2);
+    goOn.fill(0);
     for (let k = 0; k < K; k++) {
       if (!open[k]) continue;
-      const off = k * P;
-      // Three-term recurrence and full reorthogonalization in one classical Gram-Schmidt pass against every
-      // Lanczos vector (alpha_j is the coefficient of q_j), two vectors per sweep over w: the Krylov spaces of
-      // the warm path are tiny (up to `maxOrder` vectors), where one pass keeps the basis orthogonal to rounding;
-      // the cold path (lanczosBatched) keeps two.
-      reorthogonalize(w, Q, j + 1, off, P, h);
-      const a = h[j];
+      const a = h[k * n + j];
       alpha[k][j] = a;
-      const b = Math.sqrt(dot(w, w, off, P));
+      const b = Math.sqrt(norm2[k]);
       beta[k][j] = b;
-      len[k] = j + 1;
-      const n = j + 1;
+      len[k] = n;
+      factor[k] = 1 / b;
       // No stop is possible before minOrder short of a breakdown, so the Ritz pair is needed only from there on
       // (or where b is tiny next to |alpha|, a cheap stand-in for the breakdown test below).
       if (n < minOrder && n < m && b > 1e-10 * (Math.abs(a) + b) && Number.isFinite(b)) {
-        scale(1 / b, w, off, P);
-        next = true;
+        goOn[k] = 1;
         continue;
       }
       const { values, vectors: S } = tridiagonalEigen(alpha[k].subarray(0, n), beta[k].subarray(0, n - 1));
@@ -223,58 +314,39 @@ export function lanczosTolerantBatched(
         open[k] = 0;
         continue;
       }
-      scale(1 / b, w, off, P);
-      next = true;
+      goOn[k] = 1;
     }
-    if (!next) break;
+    if (!goOn.some((x) => x === 1)) break;
+    blockOps.scale(w, factor, K, P, goOn);
     Q.push(w);
   }
+  // Ritz vectors: the top one, and the next ones (columns n - 2, n - 3, ... of S) into the subspace.
   const vectors = new Float64Array(K * P);
+  const top = new Float64Array(K * m);
+  const topLen = new Int32Array(K);
   for (let k = 0; k < K; k++) {
-    const off = k * P;
     const s = coef[k];
-    if (!used[k] || !s) {
-      vectors.set(q0.subarray(off, off + P), off);
-      continue;
+    if (!used[k] || !s) vectors.set(q0.subarray(k * P, (k + 1) * P), k * P);
+    else {
+      top.set(s, k * m);
+      topLen[k] = s.length;
     }
-    for (let i = 0; i < s.length; i++) axpy(s[i], Q[i], vectors, off, P);
-    const nrm = Math.sqrt(dot(vectors, vectors, off, P));
-    if (nrm > 0) scale(1 / nrm, vectors, off, P);
-    const S = ritzOf[k];
-    if (S) ritzVectors(subspace, S, s.length, Q, off, P);
   }
+  blockOps.combine(vectors, Q, top, m, topLen, K, P);
+  subspace.forEach((out, t) => {
+    const c = new Float64Array(K * m);
+    const cLen = new Int32Array(K);
+    for (let k = 0; k < K; k++) {
+      const S = ritzOf[k];
+      const n = topLen[k];
+      const col = n - 2 - t;
+      if (!S || !used[k] || col < 0) continue;
+      for (let i = 0; i < n; i++) c[k * m + i] = S[i * n + col];
+      cLen[k] = n;
+    }
+    blockOps.combine(out, Q, c, m, cLen, K, P);
+  });
   return { lambda, vectors, residual, iterations: len, ...(subspace.length ? { subspace } : {}) };
-}
-
-/**
- * w -= sum_i (w . Q[i]) Q[i] over the first n vectors, on block [off, off + P): classical Gram-Schmidt, the dot
- * products and the updates each taken two basis vectors per sweep (half the passes over w of one at a time).
- */
-function reorthogonalize(w: Float64Array, Q: Float64Array[], n: number, off: number, P: number, h: Float64Array): void {
-  const end = off + P;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const a = Q[i];
-    const b = Q[i + 1];
-    let sa = 0;
-    let sb = 0;
-    for (let t = off; t < end; t++) {
-      const x = w[t];
-      sa += x * a[t];
-      sb += x * b[t];
-    }
-    h[i] = sa;
-    h[i + 1] = sb;
-  }
-  if (i < n) h[i] = dot(w, Q[i], off, P);
-  for (i = 0; i + 1 < n; i += 2) {
-    const a = Q[i];
-    const b = Q[i + 1];
-    const ca = h[i];
-    const cb = h[i + 1];
-    for (let t = off; t < end; t++) w[t] -= ca * a[t] + cb * b[t];
-  }
-  if (i < n) axpy(-h[i], Q[i], w, off, P);
 }
 
 /** Ritz vectors 2, 3, ... of one block (at offset off) into subspace[0], [1], ...: columns n - 2, n - 3, ... of S (n x n). */

@@ -5,6 +5,8 @@
 //   avx2 / avx512         -> { lanes, stepBlock, evalBlock, hvpPrepBlock, hvpCachedBlock }: the spirals kernels of
 //                            asm/fast-kernel.ts with the same arguments (byte offsets into the memory), preceded
 //                            by the memory itself
+//   avx2.linalg / avx512.linalg -> { reorthogonalize, combine, scale }: core/linalg.ts's BlockOps on the caller's
+//                            Float64Arrays (no copies; native/linalg.h: the same numbers on every instruction set)
 // Every offset and extent is checked against the memory (a RangeError, never a stray write). The kernels run with
 // the IEEE default floating-point state (round to nearest, no flush-to-zero), as wasm prescribes.
 #include <node_api.h>
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 #include "kernels.h"
 
 namespace {
@@ -213,8 +216,139 @@ napi_value Alloc(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
+/** The arguments of a linalg call: typed arrays of the caller (checked for type and length) and integers. */
+struct ArrayCall {
+  napi_env env;
+  napi_value argv[kMaxArgs];
+  const LinalgKernels* k = nullptr;
+  bool failed = false;
+
+  ArrayCall(napi_env e, napi_callback_info info, size_t expected) : env(e) {
+    size_t argc = kMaxArgs;
+    void* data = nullptr;
+    if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc != expected) {
+      fail("native linalg: wrong number of arguments");
+      return;
+    }
+    k = static_cast<const LinalgKernels*>(data);
+  }
+  void fail(const char* message) {
+    if (!failed) napi_throw_range_error(env, nullptr, message);
+    failed = true;
+  }
+  int count(size_t i) {
+    int64_t v = 0;
+    if (failed) return 0;
+    if (napi_get_value_int64(env, argv[i], &v) != napi_ok || v < 0 || v > (int64_t{1} << 30)) fail("native linalg: a size is out of range");
+    return static_cast<int>(v);
+  }
+  void* typed(napi_value value, napi_typedarray_type want, size_t length) {
+    if (failed) return nullptr;
+    bool is = false;
+    napi_typedarray_type type;
+    size_t n = 0;
+    void* data = nullptr;
+    if (napi_is_typedarray(env, value, &is) != napi_ok || !is ||
+        napi_get_typedarray_info(env, value, &type, &n, &data, nullptr, nullptr) != napi_ok || type != want || n < length) {
+      fail("native linalg: an array has the wrong type or is too short");
+      return nullptr;
+    }
+    return data;
+  }
+  double* f64(size_t i, size_t length) { return static_cast<double*>(typed(argv[i], napi_float64_array, length)); }
+  const uint8_t* u8(size_t i, size_t length) { return static_cast<const uint8_t*>(typed(argv[i], napi_uint8_array, length)); }
+  const int32_t* i32(size_t i, size_t length) { return static_cast<const int32_t*>(typed(argv[i], napi_int32_array, length)); }
+  /** The first n Float64Arrays (each >= length) of the JS array argv[i]. */
+  std::vector<const double*> basis(size_t i, int n, size_t length) {
+    std::vector<const double*> out;
+    uint32_t have = 0;
+    if (failed) return out;
+    if (napi_get_array_length(env, argv[i], &have) != napi_ok || have < static_cast<uint32_t>(n)) {
+      fail("native linalg: the basis has too few vectors");
+      return out;
+    }
+    for (int j = 0; j < n && !failed; j++) {
+      napi_value v;
+      if (napi_get_element(env, argv[i], static_cast<uint32_t>(j), &v) != napi_ok) fail("native linalg: cannot read the basis");
+      else out.push_back(static_cast<const double*>(typed(v, napi_float64_array, length)));
+    }
+    return out;
+  }
+};
+
+// reorthogonalize(w, Q, n, K, P, open, h, norm2): every block k with open[k] (BlockOps.reorthogonalize).
+napi_value Reorthogonalize(napi_env env, napi_callback_info info) {
+  ArrayCall c(env, info, 8);
+  const int n = c.count(2), K = c.count(3), P = c.count(4);
+  const size_t KP = static_cast<size_t>(K) * P;
+  double* w = c.f64(0, KP);
+  const std::vector<const double*> Q = c.basis(1, n, KP);
+  const uint8_t* open = c.u8(5, K);
+  double* h = c.f64(6, static_cast<size_t>(K) * n);
+  double* norm2 = c.f64(7, K);
+  if (c.failed) return nullptr;
+  std::vector<const double*> Qk(n);
+  for (int k = 0; k < K; k++) {
+    if (!open[k]) continue;
+    const size_t off = static_cast<size_t>(k) * P;
+    for (int i = 0; i < n; i++) Qk[i] = Q[i] + off;
+    norm2[k] = c.k->reorthogonalize(w + off, Qk.data(), n, P, h + static_cast<size_t>(k) * n);
+  }
+  return nullptr;
+}
+
+// combine(out, Q, coef, m, len, K, P): every block k with len[k] > 0 (BlockOps.combine).
+napi_value Combine(napi_env env, napi_callback_info info) {
+  ArrayCall c(env, info, 7);
+  const int m = c.count(3), K = c.count(5), P = c.count(6);
+  const size_t KP = static_cast<size_t>(K) * P;
+  double* out = c.f64(0, KP);
+  const double* coef = c.f64(2, static_cast<size_t>(K) * m);
+  const int32_t* len = c.i32(4, K);
+  int most = 0;
+  for (int k = 0; !c.failed && k < K; k++) {
+    if (len[k] < 0 || len[k] > m) c.fail("native linalg: a length is out of range");
+    else if (len[k] > most) most = len[k];
+  }
+  const std::vector<const double*> Q = c.basis(1, most, KP);
+  if (c.failed) return nullptr;
+  std::vector<const double*> Qk(most);
+  for (int k = 0; k < K; k++) {
+    if (len[k] == 0) continue;
+    const size_t off = static_cast<size_t>(k) * P;
+    for (int i = 0; i < len[k]; i++) Qk[i] = Q[i] + off;
+    c.k->combine(out + off, Qk.data(), coef + static_cast<size_t>(k) * m, len[k], P);
+  }
+  return nullptr;
+}
+
+// scale(x, factors, K, P, which): x_k *= factors[k] for every block k with which[k] (BlockOps.scale).
+napi_value Scale(napi_env env, napi_callback_info info) {
+  ArrayCall c(env, info, 5);
+  const int K = c.count(2), P = c.count(3);
+  double* x = c.f64(0, static_cast<size_t>(K) * P);
+  const double* f = c.f64(1, K);
+  const uint8_t* which = c.u8(4, K);
+  if (c.failed) return nullptr;
+  for (int k = 0; k < K; k++) if (which[k]) c.k->scale(f[k], x + static_cast<size_t>(k) * P, P);
+  return nullptr;
+}
+
 bool set(napi_env env, napi_value obj, const char* name, napi_value v) {
   return napi_set_named_property(env, obj, name, v) == napi_ok;
+}
+
+napi_value linalgSet(napi_env env, const LinalgKernels* k) {
+  napi_value obj;
+  napi_create_object(env, &obj);
+  const struct { const char* name; napi_callback cb; } fns[] = {
+      {"reorthogonalize", Reorthogonalize}, {"combine", Combine}, {"scale", Scale}};
+  for (const auto& f : fns) {
+    napi_value fn;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, const_cast<LinalgKernels*>(k), &fn);
+    set(env, obj, f.name, fn);
+  }
+  return obj;
 }
 
 napi_value kernelSet(napi_env env, const SpiralsKernels* k) {
@@ -243,12 +377,16 @@ NAPI_MODULE_INIT() {
   __builtin_cpu_init();
   // libgcc's checks include the OS (XCR0) saving the vector state.
   if (__builtin_cpu_supports("avx2")) {
-    set(env, exports, "avx2", kernelSet(env, &kernels_avx2));
+    napi_value set2 = kernelSet(env, &kernels_avx2);
+    set(env, set2, "linalg", linalgSet(env, &linalg_avx2));
+    set(env, exports, "avx2", set2);
     napi_create_string_utf8(env, "avx2", NAPI_AUTO_LENGTH, &name);
     napi_set_element(env, isas, count++, name);
   }
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) {
-    set(env, exports, "avx512", kernelSet(env, &kernels_avx512));
+    napi_value set512 = kernelSet(env, &kernels_avx512);
+    set(env, set512, "linalg", linalgSet(env, &linalg_avx512));
+    set(env, exports, "avx512", set512);
     napi_create_string_utf8(env, "avx512", NAPI_AUTO_LENGTH, &name);
     napi_set_element(env, isas, count++, name);
   }

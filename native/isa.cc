@@ -1,7 +1,8 @@
-// One instruction set's spirals kernels: built with -DNATIVE_ISA=avx2 -mavx2, and -DNATIVE_ISA=avx512 -mavx512f
+// One instruction set's spirals kernels and Lanczos vector work: built with -DNATIVE_ISA=avx2 -mavx2, and -DNATIVE_ISA=avx512 -mavx512f
 // -mavx512dq (scripts/build-native-kernel.sh); simd.h picks the lane type from the compiler's target macros.
 #include "kernels.h"
 #include "spirals.h"
+#include "linalg.h"
 
 #define NATIVE_CAT2(a, b) a##b
 #define NATIVE_CAT(a, b) NATIVE_CAT2(a, b)
@@ -18,4 +19,8 @@ static void hvpCached(const float* th, const float* v, float* out, const float* 
 
 extern const SpiralsKernels NATIVE_CAT(kernels_, NATIVE_ISA) = {
     spirals::L, &spirals::stepBlock, &spirals::evalBlock, &hvpPrep, &hvpCached,
+};
+
+extern const LinalgKernels NATIVE_CAT(linalg_, NATIVE_ISA) = {
+    &linalg::reorthogonalize, &linalg::combine, &linalg::scale,
 };

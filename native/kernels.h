@@ -18,3 +18,16 @@ struct SpiralsKernels {
 
 extern const SpiralsKernels kernels_avx2;
 extern const SpiralsKernels kernels_avx512;
+
+// The warm Lanczos solve's vector work (native/linalg.h; core/linalg.ts BlockOps), one block at a time.
+struct LinalgKernels {
+  /** w -= sum_i (w . Q_i) Q_i over i < n, the coefficients into h; returns ||w||^2 after. */
+  double (*reorthogonalize)(double* w, const double* const* Q, int n, int P, double* h);
+  /** out += sum_i coef_i Q_i over i < n, then out / ||out|| if nonzero. */
+  void (*combine)(double* out, const double* const* Q, const double* coef, int n, int P);
+  /** x *= alpha. */
+  void (*scale)(double alpha, double* x, int P);
+};
+
+extern const LinalgKernels linalg_avx2;
+extern const LinalgKernels linalg_avx512;

@@ -19,11 +19,11 @@
  *   those built and run by this CPU; wasm for every other shape; `backend` says which ran.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, type PackKernel, type SplitMetrics } from '../kernel.js';
 import { lossFamily, type LossName } from '../types.js';
 import { paramCount } from '../model.js';
+import { nativeAddon } from '../native.js';
 
 export const FAST_BACKEND = 'wasm-simd';
 /** Trials per v128 in the wasm kernel. */
@@ -116,14 +116,6 @@ export async function fastAvailable(): Promise<boolean> {
   }
 }
 
-/** Where the built native addon may be (as for the wasm module). */
-export function fastNativeCandidates(): string[] {
-  return [
-    fileURLToPath(new URL('../../native/fast-kernel.node', import.meta.url)),
-    fileURLToPath(new URL('../../dist/native/fast-kernel.node', import.meta.url)),
-  ];
-}
-
 type NativeIsa = 'avx2' | 'avx512';
 /** Which kernel runs a pack: the WebAssembly one or the native addon's for an instruction set. */
 export type FastIsa = 'wasm' | NativeIsa;
@@ -143,23 +135,10 @@ interface NativeAddon {
   avx512?: NativeKernels;
 }
 
-let nativeLoaded: { addon: NativeAddon | null; why: string } | null = null;
-
-/** The native addon, or null (and why) when it is not built or does not load here. */
+/** The native addon (core/native.ts), or null (and why) when it is not built or does not load here. */
 export function fastNative(): { addon: NativeAddon | null; why: string } {
-  if (!nativeLoaded) {
-    const path = fastNativeCandidates().find((p) => existsSync(p));
-    if (!path) {
-      nativeLoaded = { addon: null, why: `not built (looked for ${fastNativeCandidates().join(', ')}; scripts/build-native-kernel.sh)` };
-    } else {
-      try {
-        nativeLoaded = { addon: createRequire(import.meta.url)(path) as NativeAddon, why: '' };
-      } catch (e) {
-        nativeLoaded = { addon: null, why: `${path} does not load: ${(e as Error).message}` };
-      }
-    }
-  }
-  return nativeLoaded;
+  const { addon, why } = nativeAddon();
+  return { addon: addon as NativeAddon | null, why };
 }
 
 const ISAS: readonly FastIsa[] = ['wasm', 'avx2', 'avx512'];

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { jacobiEigen, lanczosBatched, powerIterationBatched, startVectors, tridiagonalEigen } from '../../core/linalg.js';
+import {
+  jacobiEigen,
+  jsBlockOps,
+  lanczosBatched,
+  lanczosTolerantBatched,
+  nativeBlockOps,
+  powerIterationBatched,
+  startVectors,
+  tridiagonalEigen,
+  type BlockOps,
+} from '../../core/linalg.js';
 import { createRng } from '../../core/prng.js';
 import { maxAbs } from './science-helpers.js';
 
@@ -166,5 +176,71 @@ describe('powerIterationBatched', () => {
     const v = res.vectors;
     const Av = matvec(A, n, v);
     expect(Math.hypot(...Av.map((x, i) => x - res.lambda[0] * v[i]))).toBeCloseTo(res.residual[0], 12);
+  });
+});
+
+describe('BlockOps: the native addon (native/linalg.h) gives the numbers of the JS implementation bit for bit', () => {
+  const isas = (['avx2', 'avx512'] as const).filter((isa) => nativeBlockOps(isa));
+  /** Object.is on every element: -0, NaN and Infinity included. */
+  const same = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`${what} [${i}]: ${a[i]} vs ${b[i]}`);
+  };
+  /** Normals with a sprinkle of -0, tiny, huge, NaN and Infinity entries (spiky = true). */
+  const vector = (len: number, seed: number, spiky: boolean) => {
+    const rng = createRng(seed, 'test/block-ops');
+    const odd = [-0, 1e-300, -3e300, NaN, Infinity, -Infinity];
+    return Float64Array.from({ length: len }, (_, i) => (spiky && i % 17 === 5 ? odd[(i >> 4) % odd.length] : rng.normal()));
+  };
+
+  it('is built here (x86-64 with g++): the comparison below is not vacuous', () => {
+    if (process.arch !== 'x64') return;
+    expect(isas.length, 'no native BlockOps: scripts/build-native-kernel.sh').toBeGreaterThan(0);
+  });
+
+  it.each([1, 7, 8, 9, 15, 16, 17, 603])('P = %i: reorthogonalize, combine and scale, every block, partial ones too', (P) => {
+    const K = 3;
+    for (const isa of isas) {
+      const ops = nativeBlockOps(isa)!;
+      for (const spiky of [false, true]) {
+        for (const n of [1, 2, 3, 6]) {
+          const seed = 1000 * P + 10 * n + (spiky ? 1 : 0);
+          const Q = Array.from({ length: n + 1 }, (_, i) => vector(K * P, seed + i, spiky && i === 1));
+          const open = Uint8Array.from([1, 0, 1]);
+          const run = (o: BlockOps) => {
+            const w = vector(K * P, seed + 99, spiky);
+            const h = new Float64Array(K * n).fill(7);
+            const norm2 = new Float64Array(K).fill(7);
+            o.reorthogonalize(w, Q, n, K, P, open, h, norm2);
+            const out = vector(K * P, seed + 98, false);
+            const coef = vector(K * 4 * n, seed + 97, spiky);
+            o.combine(out, Q, coef, 4 * n, Int32Array.from([n, 0, Math.max(1, n - 1)]), K, P);
+            const x = vector(K * P, seed + 96, spiky);
+            o.scale(x, Float64Array.from([0.5, -3, 1e-310]), K, P, Uint8Array.from([1, 1, 0]));
+            return { w, h, norm2, out, x };
+          };
+          const want = run(jsBlockOps);
+          const got = run(ops);
+          for (const key of Object.keys(want) as (keyof typeof want)[]) same(got[key], want[key], `${isa} P ${P} n ${n} spiky ${spiky} ${key}`);
+        }
+      }
+    }
+  });
+
+  it('a whole warm Lanczos solve: the same eigenvalues, vectors, residuals and orders with either', () => {
+    const P = 37;
+    const mats = [randomSymmetric(P, 1), randomSymmetric(P, 2), randomSymmetric(P, 3)];
+    const apply = batched(mats, P);
+    const start = startVectors(3, P, 5);
+    const solve = (ops: BlockOps) => lanczosTolerantBatched(apply, 3, P, { maxOrder: 20, minOrder: 4, tol: 1e-6, start, ritz: 3, ops });
+    const want = solve(jsBlockOps);
+    expect(Math.max(...want.iterations)).toBeGreaterThan(4);
+    for (const isa of isas) {
+      const got = solve(nativeBlockOps(isa)!);
+      same(got.lambda, want.lambda, `${isa} lambda`);
+      same(got.vectors, want.vectors, `${isa} vectors`);
+      same(got.residual, want.residual, `${isa} residual`);
+      same(got.iterations, want.iterations, `${isa} iterations`);
+      got.subspace!.forEach((u, t) => same(u, want.subspace![t], `${isa} subspace ${t}`));
+    }
   });
 });
