@@ -1,6 +1,7 @@
 // N-API addon of the `fast` engine's native kernel (core/engines/fast-kernel.ts loads it when it is built):
 //   alloc(bytes)          -> a zeroed, 64-byte aligned ArrayBuffer, the kernel's memory (the glue's views and the
 //                            kernels below share it; no copies)
+//   packTrials / unpackTrials -> trial vectors (float64) into and out of the memory's lane layout
 //   isas                  -> the instruction sets this CPU (and OS) can run, best last: 'avx2', 'avx512'
 //   avx2 / avx512         -> { lanes, stepBlock, evalBlock, hvpPrepBlock, hvpCachedBlock }: the spirals kernels of
 //                            asm/fast-kernel.ts with the same arguments (byte offsets into the memory), preceded
@@ -216,6 +217,57 @@ napi_value Alloc(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
+// packTrials(mem, at, v, K, P, lanes, slots, run) / unpackTrials(mem, at, out, K, P, lanes, slots, run): trial k's P
+// float64 values (v or out at k * P) <-> slot i, lane k % lanes of block k / lanes of the packed float32 region at
+// byte offset `at` (core/engines/fast-kernel.ts writePacked / readPacked with the spirals kernels' identity layout),
+// for the blocks b with run[b] = 1; float64 -> float32 rounds to nearest even, as a Float32Array store does.
+template <bool kPack>
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  size_t argc = kMaxArgs;
+  napi_value argv[kMaxArgs];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 8) {
+    napi_throw_range_error(env, nullptr, "fast native kernel: wrong number of arguments");
+    return nullptr;
+  }
+  void* mem = nullptr;
+  size_t bytes = 0;
+  bool isBuffer = false;
+  int64_t at = 0, K = 0, P = 0, lanes = 0, slots = 0;
+  napi_typedarray_type type, runType;
+  size_t length = 0, runLength = 0;
+  void* data = nullptr;
+  void* runData = nullptr;
+  const bool ok = napi_is_arraybuffer(env, argv[0], &isBuffer) == napi_ok && isBuffer &&
+                  napi_get_arraybuffer_info(env, argv[0], &mem, &bytes) == napi_ok &&
+                  napi_get_value_int64(env, argv[1], &at) == napi_ok &&
+                  napi_get_typedarray_info(env, argv[2], &type, &length, &data, nullptr, nullptr) == napi_ok &&
+                  napi_get_value_int64(env, argv[3], &K) == napi_ok && napi_get_value_int64(env, argv[4], &P) == napi_ok &&
+                  napi_get_value_int64(env, argv[5], &lanes) == napi_ok && napi_get_value_int64(env, argv[6], &slots) == napi_ok &&
+                  napi_get_typedarray_info(env, argv[7], &runType, &runLength, &runData, nullptr, nullptr) == napi_ok;
+  const int64_t blocks = lanes > 0 ? (K + lanes - 1) / lanes : 0;
+  if (!ok || type != napi_float64_array || runType != napi_uint8_array || K < 0 || P < 0 || lanes < 1 || slots < P ||
+      static_cast<int64_t>(length) < K * P || static_cast<int64_t>(runLength) < blocks || at < 0 || at % 4 != 0 ||
+      static_cast<uint64_t>(at) + static_cast<uint64_t>(blocks * slots * lanes) * 4 > bytes) {
+    napi_throw_range_error(env, nullptr, "fast native kernel: bad arguments to packTrials / unpackTrials");
+    return nullptr;
+  }
+  float* f = reinterpret_cast<float*>(static_cast<uint8_t*>(mem) + at);
+  double* v = static_cast<double*>(data);
+  const uint8_t* run = static_cast<const uint8_t*>(runData);
+  ieee([&] {
+    for (int64_t k = 0; k < K; k++) {
+      if (!run[k / lanes]) continue;
+      float* lane = f + (k / lanes) * slots * lanes + k % lanes;
+      double* trial = v + k * P;
+      for (int64_t i = 0; i < P; i++) {
+        if (kPack) lane[i * lanes] = static_cast<float>(trial[i]);
+        else trial[i] = lane[i * lanes];
+      }
+    }
+  });
+  return nullptr;
+}
+
 /** The arguments of a linalg call: typed arrays of the caller (checked for type and length) and integers. */
 struct ArrayCall {
   napi_env env;
@@ -372,6 +424,11 @@ NAPI_MODULE_INIT() {
   napi_value alloc, isas, name;
   napi_create_function(env, "alloc", NAPI_AUTO_LENGTH, Alloc, nullptr, &alloc);
   set(env, exports, "alloc", alloc);
+  napi_value pack, unpack;
+  napi_create_function(env, "packTrials", NAPI_AUTO_LENGTH, Transpose<true>, nullptr, &pack);
+  set(env, exports, "packTrials", pack);
+  napi_create_function(env, "unpackTrials", NAPI_AUTO_LENGTH, Transpose<false>, nullptr, &unpack);
+  set(env, exports, "unpackTrials", unpack);
   napi_create_array(env, &isas);
   uint32_t count = 0;
   __builtin_cpu_init();

@@ -228,29 +228,37 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
 // Sums start at +0 and add terms in the wasm kernel's order: S::addIf gives the same floats as its and + add.
 
 /** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors); into Mo (w * 9 vectors, i-major). Two units per
- * sweep over the samples share the sample's products xt_i s_c (xt_i s_c is the wasm kernel's x_i keep(s_c)). */
-inline void momentsOf(const float* x, int n, int w, const float* s, const S::Bits* mk, float* Mo) {
+ * sweep over the samples share the sample's products xt_i s_c (xt_i s_c is the wasm kernel's x_i keep(s_c)). The
+ * masks come from mk, or (kFill, the cache fill) from a_j at th, written into mk as they are made. */
+template <bool kFill>
+inline void momentsOf(const float* th, const float* x, int n, int w, const float* s, S::Bits* mk, float* Mo) {
   const F zero = S::splat(0.0f);
   auto store = [&](int j, const F* e) {
     float* mj = Mo + j * 9 * L;
-    #pragma GCC unroll 9
+#pragma GCC unroll 9
     for (int t = 0; t < 9; t++) S::store(mj + t * L, e[t]);
+  };
+  // The mask of unit j at sample mu (x0, x1 its inputs).
+  auto mask = [&](int j, int mu, F x0, F x1) -> M {
+    if (!kFill) return S::ofBits(mk[j * n + mu]);
+    const float* p = th + j * L;
+    const M m = S::gt(S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L)), zero);
+    mk[j * n + mu] = S::bits(m);
+    return m;
   };
   int j = 0;
   for (; j + 2 <= w; j += 2) {
     F e[9], f[9];
-    #pragma GCC unroll 9
+#pragma GCC unroll 9
     for (int t = 0; t < 9; t++) e[t] = f[t] = zero;
-    const S::Bits* ma = mk + j * n;
-    const S::Bits* mb = ma + n;
     const float* sp = s;
     for (int mu = 0; mu < n; mu++, sp += 3 * L) {
       const F x0 = S::splat(x[2 * mu]);
       const F x1 = S::splat(x[2 * mu + 1]);
       const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
       const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
-      const M m = S::ofBits(ma[mu]), mm = S::ofBits(mb[mu]);
-      #pragma GCC unroll 9
+      const M m = mask(j, mu, x0, x1), mm = mask(j + 1, mu, x0, x1);
+#pragma GCC unroll 9
       for (int q = 0; q < 9; q++) {
         e[q] = S::addIf(e[q], t[q], m);
         f[q] = S::addIf(f[q], t[q], mm);
@@ -261,17 +269,16 @@ inline void momentsOf(const float* x, int n, int w, const float* s, const S::Bit
   }
   for (; j < w; j++) {
     F e[9];
-    #pragma GCC unroll 9
+#pragma GCC unroll 9
     for (int t = 0; t < 9; t++) e[t] = zero;
-    const S::Bits* ma = mk + j * n;
     const float* sp = s;
     for (int mu = 0; mu < n; mu++, sp += 3 * L) {
       const F x0 = S::splat(x[2 * mu]);
       const F x1 = S::splat(x[2 * mu + 1]);
       const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
       const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
-      const M m = S::ofBits(ma[mu]);
-      #pragma GCC unroll 9
+      const M m = mask(j, mu, x0, x1);
+#pragma GCC unroll 9
       for (int q = 0; q < 9; q++) e[q] = S::addIf(e[q], t[q], m);
     }
     store(j, e);
@@ -282,16 +289,9 @@ inline void momentsOf(const float* x, int n, int w, const float* s, const S::Bit
 inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
                          float* pp, float* dz, float* D, S::Bits* mk) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
-  const F zero = S::splat(0.0f);
   for (int mu = 0; mu < n; mu++) {
-    const F x0 = S::splat(x[2 * mu]), x1 = S::splat(x[2 * mu + 1]);
     F z0, z1, z2;
-    logits(th, w, x0, x1, z0, z1, z2);
-    for (int j = 0; j < w; j++) {
-      const float* p = th + j * L;
-      const F a = S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L));
-      mk[j * n + mu] = S::bits(S::gt(a, zero));
-    }
+    logits(th, w, S::splat(x[2 * mu]), S::splat(x[2 * mu + 1]), z0, z1, z2);
     const int32_t yl = y[mu];
     float* dp = dz + mu * 3 * L;
     if (ce) {
@@ -316,7 +316,7 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
       S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(z2, onehot(yl, 2))));
     }
   }
-  momentsOf(x, n, w, dz, mk, D);
+  momentsOf<true>(th, x, n, w, dz, mk, D);
 }
 
 /** out = H v for one block from the cache of hvpPrepBlock; rdz: scratch n * 3 vectors, E: scratch w * 9. */
@@ -408,7 +408,7 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
-  momentsOf(x, n, w, rdz, mk, E);
+  momentsOf<false>(th, x, n, w, rdz, const_cast<S::Bits*>(mk), E);
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;
     const float* vj = v + j * L;

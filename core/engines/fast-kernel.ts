@@ -125,10 +125,16 @@ type NativeKernels = { lanes: number } & {
   [F in keyof SpiralsExports]: (memory: ArrayBuffer, ...args: Parameters<SpiralsExports[F]>) => void;
 };
 
+/** Trial vectors into and out of a packed region (byte offset `at`, identity slot layout), blocks with run[b] = 1. */
+type Transpose = (memory: ArrayBuffer, at: number, v: Float64Array, K: number, P: number, lanes: number, slots: number, run: Uint8Array) => void;
+
 /** native/addon.cc. */
 interface NativeAddon {
   /** A zeroed, 64-byte aligned ArrayBuffer of `bytes`. */
   alloc(bytes: number): ArrayBuffer;
+  /** writePacked / readPacked of the spirals layout, natively (the same numbers). */
+  packTrials: Transpose;
+  unpackTrials: Transpose;
   /** The instruction sets this CPU runs, best last. */
   isas: NativeIsa[];
   avx2?: NativeKernels;
@@ -192,6 +198,8 @@ interface Machine {
   memory(bytes: number): ArrayBuffer;
   /** Bytes of one lane mask in the hvp's mask cache (0: the kernel keeps none). */
   readonly maskBytes: number;
+  /** Native writePacked / readPacked of the spirals layout, where the machine has them. */
+  readonly transposes?: { pack: Transpose; unpack: Transpose };
   spirals(memory: ArrayBuffer): SpiralsExports;
   /** The any-shape kernels (wasm only). */
   readonly any: FastExports | null;
@@ -232,6 +240,7 @@ function nativeMachine(isa: NativeIsa): Machine {
     maxBytes: Number.MAX_SAFE_INTEGER,
     memory: (bytes) => addon.alloc(Math.max(bytes, 64)),
     maskBytes: k.lanes / 8,
+    transposes: { pack: addon.packTrials, unpack: addon.unpackTrials },
     spirals: (memory) => ({
       stepBlock: k.stepBlock.bind(null, memory),
       evalBlock: k.evalBlock.bind(null, memory),
@@ -308,6 +317,10 @@ class FastKernel implements PackKernel {
   readonly size: number;
   readonly paramCount: number;
   private readonly ex: SpiralsExports;
+  private readonly memory: ArrayBuffer;
+  /** The machine's native writePacked / readPacked (spirals layout only: slotOf is the identity there). */
+  private readonly transposes?: { pack: Transpose; unpack: Transpose };
+  private readonly allBlocks: Uint8Array;
   /** The any-shape kernels (shapes other than the spirals'; wasm). */
   private readonly anyEx: FastExports | null;
   /** Trials per vector and bytes per vector. */
@@ -438,6 +451,9 @@ class FastKernel implements PackKernel {
       );
     }
     const memory = machine.memory(off);
+    this.memory = memory;
+    this.transposes = sp ? machine.transposes : undefined;
+    this.allBlocks = new Uint8Array(this.blocks).fill(1);
     this.ex = machine.spirals(memory);
     this.anyEx = machine.any;
     if (!sp && !this.anyEx) throw new Error(`fast kernel: the ${this.backend} kernel has no kernels for d = ${train.d}, C = ${C}`);
@@ -654,12 +670,20 @@ class FastKernel implements PackKernel {
   private readPacked(at: number, run?: Uint8Array): Float64Array {
     const P = this.paramCount;
     const out = new Float64Array(this.size * P);
+    if (this.transposes) {
+      this.transposes.unpack(this.memory, at, out, this.size, P, this.lanes, this.L.slots, run ?? this.allBlocks);
+      return out;
+    }
     for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / this.lanes)]) this.readTrial(at, k, out, k * P);
     return out;
   }
 
   private writePacked(at: number, v: Float64Array, run?: Uint8Array): void {
     const P = this.paramCount;
+    if (this.transposes) {
+      this.transposes.pack(this.memory, at, v, this.size, P, this.lanes, this.L.slots, run ?? this.allBlocks);
+      return;
+    }
     for (let k = 0; k < this.size; k++) if (!run || run[Math.floor(k / this.lanes)]) this.writeTrial(at, k, v, k * P);
   }
 }
