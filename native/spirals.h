@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include "simd.h"
 
 namespace {
@@ -246,43 +247,33 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
     mk[j * n + mu] = S::bits(m);
     return m;
   };
+  // NU units per sweep over the samples share each sample's 9 products.
+  auto sweep = [&](int first, auto count) {
+    constexpr int C = decltype(count)::value;
+    F e[C][9];
+    for (int u = 0; u < C; u++)
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) e[u][t] = zero;
+    const float* sp = s;
+    for (int mu = 0; mu < n; mu++, sp += 3 * L) {
+      const F x0 = S::splat(x[2 * mu]);
+      const F x1 = S::splat(x[2 * mu + 1]);
+      const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
+      const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
+      M m[C];
+#pragma GCC unroll 4
+      for (int u = 0; u < C; u++) m[u] = mask(first + u, mu, x0, x1);
+#pragma GCC unroll 9
+      for (int q = 0; q < 9; q++)
+#pragma GCC unroll 4
+        for (int u = 0; u < C; u++) e[u][q] = S::addIf(e[u][q], t[q], m[u]);
+    }
+    for (int u = 0; u < C; u++) store(first + u, e[u]);
+  };
+  constexpr int NU = 2;  // 3 or 4 spill registers (measured slower)
   int j = 0;
-  for (; j + 2 <= w; j += 2) {
-    F e[9], f[9];
-#pragma GCC unroll 9
-    for (int t = 0; t < 9; t++) e[t] = f[t] = zero;
-    const float* sp = s;
-    for (int mu = 0; mu < n; mu++, sp += 3 * L) {
-      const F x0 = S::splat(x[2 * mu]);
-      const F x1 = S::splat(x[2 * mu + 1]);
-      const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
-      const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
-      const M m = mask(j, mu, x0, x1), mm = mask(j + 1, mu, x0, x1);
-#pragma GCC unroll 9
-      for (int q = 0; q < 9; q++) {
-        e[q] = S::addIf(e[q], t[q], m);
-        f[q] = S::addIf(f[q], t[q], mm);
-      }
-    }
-    store(j, e);
-    store(j + 1, f);
-  }
-  for (; j < w; j++) {
-    F e[9];
-#pragma GCC unroll 9
-    for (int t = 0; t < 9; t++) e[t] = zero;
-    const float* sp = s;
-    for (int mu = 0; mu < n; mu++, sp += 3 * L) {
-      const F x0 = S::splat(x[2 * mu]);
-      const F x1 = S::splat(x[2 * mu + 1]);
-      const F s0 = S::load(sp), s1 = S::load(sp + L), s2 = S::load(sp + 2 * L);
-      const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
-      const M m = mask(j, mu, x0, x1);
-#pragma GCC unroll 9
-      for (int q = 0; q < 9; q++) e[q] = S::addIf(e[q], t[q], m);
-    }
-    store(j, e);
-  }
+  for (; j + NU <= w; j += NU) sweep(j, std::integral_constant<int, NU>());
+  for (; j < w; j++) sweep(j, std::integral_constant<int, 1>());
 }
 
 /** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks). */
@@ -370,40 +361,33 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
     hb1 = S::add(hb1, s1);
     hb2 = S::add(hb2, s2);
   };
-  // Two samples per sweep over the units share each A_j (a loop order of its own; each sample's sums run over j
+  // NS samples per sweep over the units share each A_j (a loop order of its own; each sample's sums run over j
   // in order, as in the wasm kernel).
+  constexpr int NS = L == 16 ? 4 : 2;  // what fits the ISA's 32 zmm / 16 ymm registers (measured)
   int mu = 0;
-  for (; mu + 2 <= n; mu += 2) {
-    F ma[9], mb[9];
-    #pragma GCC unroll 9
-    for (int t = 0; t < 9; t++) ma[t] = mb[t] = zero;
+  auto sweep = [&](int first, auto count) {
+    constexpr int C = decltype(count)::value;
+    F acc[C][9];
+    for (int i = 0; i < C; i++)
+#pragma GCC unroll 9
+      for (int t = 0; t < 9; t++) acc[i][t] = zero;
     const float* aj = E;
-    const S::Bits* mj = mk + mu;
+    const S::Bits* mj = mk + first;
     for (int j = 0; j < w; j++, aj += 9 * L, mj += n) {
-      const M m = S::ofBits(mj[0]), mm = S::ofBits(mj[1]);
-      #pragma GCC unroll 9
+      M m[C];
+#pragma GCC unroll 4
+      for (int i = 0; i < C; i++) m[i] = S::ofBits(mj[i]);
+#pragma GCC unroll 9
       for (int t = 0; t < 9; t++) {
         const F a = S::load(aj + t * L);
-        ma[t] = S::addIf(ma[t], a, m);
-        mb[t] = S::addIf(mb[t], a, mm);
+#pragma GCC unroll 4
+        for (int i = 0; i < C; i++) acc[i][t] = S::addIf(acc[i][t], a, m[i]);
       }
     }
-    tail(mu, ma);
-    tail(mu + 1, mb);
-  }
-  for (; mu < n; mu++) {
-    F ma[9];
-    #pragma GCC unroll 9
-    for (int t = 0; t < 9; t++) ma[t] = zero;
-    const float* aj = E;
-    const S::Bits* mj = mk + mu;
-    for (int j = 0; j < w; j++, aj += 9 * L, mj += n) {
-      const M m = S::ofBits(mj[0]);
-      #pragma GCC unroll 9
-      for (int t = 0; t < 9; t++) ma[t] = S::addIf(ma[t], S::load(aj + t * L), m);
-    }
-    tail(mu, ma);
-  }
+    for (int i = 0; i < C; i++) tail(first + i, acc[i]);
+  };
+  for (; mu + NS <= n; mu += NS) sweep(mu, std::integral_constant<int, NS>());
+  for (; mu < n; mu++) sweep(mu, std::integral_constant<int, 1>());
   float* ob2 = out + 6 * w * L;
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
