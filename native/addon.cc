@@ -255,13 +255,18 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
   double* v = static_cast<double*>(data);
   const uint8_t* run = static_cast<const uint8_t*>(runData);
   ieee([&] {
-    for (int64_t k = 0; k < K; k++) {
-      if (!run[k / lanes]) continue;
-      float* lane = f + (k / lanes) * slots * lanes + k % lanes;
-      double* trial = v + k * P;
+    // Block by block, slot-major: each slot's lanes are one contiguous run of floats.
+    for (int64_t b = 0; b < blocks; b++) {
+      if (!run[b]) continue;
+      const int64_t k0 = b * lanes, count = K - k0 < lanes ? K - k0 : lanes;
+      float* block = f + b * slots * lanes;
+      double* trials = v + k0 * P;
       for (int64_t i = 0; i < P; i++) {
-        if (kPack) lane[i * lanes] = static_cast<float>(trial[i]);
-        else trial[i] = lane[i * lanes];
+        float* slot = block + i * lanes;
+        for (int64_t l = 0; l < count; l++) {
+          if (kPack) slot[l] = static_cast<float>(trials[l * P + i]);
+          else trials[l * P + i] = slot[l];
+        }
       }
     }
   });
