@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The fast engine's native kernel (native/; docs/performance.md "Native kernel"): an N-API addon compiled with this
 # machine's g++ against Node's own headers (no node-gyp, nothing downloaded) into dist/native/fast-kernel.node, with
-# the spirals kernels for AVX2 and AVX-512 (the addon picks what the CPU runs). Run by `npm run build`.
-# Optional by design: without an x86-64 CPU, g++ or Node's headers it says why and exits 0, and the fast engine runs
-# its WebAssembly kernel (the same numbers). DYNSWEEP_NATIVE_KERNEL: auto (default), off (no build), required (a
+# the spirals kernels and the warm Lanczos solve's vector work for AVX2 and AVX-512 (the addon picks what the CPU
+# runs). Run by `npm run build`. Optional by design: without an x86-64 CPU, g++ or Node's headers it says why and
+# exits 0, and the fast engine runs its WebAssembly kernel and the Lanczos work its JS code (the same numbers). DYNSWEEP_NATIVE_KERNEL: auto (default), off (no build), required (a
 # missing compiler or a failed build is an error). Rebuilt only when the sources, flags, compiler or Node change.
 # Needs: g++ (CXX overrides), Node's headers (node_api.h; Debian's nodejs ships them), objdump (binutils) for the
 # no-FMA check when present.
