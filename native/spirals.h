@@ -230,9 +230,9 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
 
 /** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors); into Mo (w * 9 vectors, i-major). Two units per
  * sweep over the samples share the sample's products xt_i s_c (xt_i s_c is the wasm kernel's x_i keep(s_c)). The
- * masks come from mk, or (kFill, the cache fill) from a_j at th, written into mk as they are made. */
+ * masks come from mk, or (kFill, the cache fill) from a_j at th, written into `fill` as they are made. */
 template <bool kFill>
-inline void momentsOf(const float* th, const float* x, int n, int w, const float* s, S::Bits* mk, float* Mo) {
+inline void momentsOf(const float* th, const float* x, int n, int w, const float* s, const S::Bits* mk, S::Bits* fill, float* Mo) {
   const F zero = S::splat(0.0f);
   auto store = [&](int j, const F* e) {
     float* mj = Mo + j * 9 * L;
@@ -244,7 +244,7 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
     if (!kFill) return S::ofBits(mk[j * n + mu]);
     const float* p = th + j * L;
     const M m = S::gt(S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L)), zero);
-    mk[j * n + mu] = S::bits(m);
+    fill[j * n + mu] = S::bits(m);
     return m;
   };
   // NU units per sweep over the samples share each sample's 9 products.
@@ -307,7 +307,7 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
       S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(z2, onehot(yl, 2))));
     }
   }
-  momentsOf<true>(th, x, n, w, dz, mk, D);
+  momentsOf<true>(th, x, n, w, dz, nullptr, mk, D);
 }
 
 /** out = H v for one block from the cache of hvpPrepBlock; rdz: scratch n * 3 vectors, E: scratch w * 9. */
@@ -363,7 +363,7 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   };
   // NS samples per sweep over the units share each A_j (a loop order of its own; each sample's sums run over j
   // in order, as in the wasm kernel).
-  constexpr int NS = L == 16 ? 4 : 2;  // what fits the ISA's 32 zmm / 16 ymm registers (measured)
+  constexpr int NS = L == 16 ? 4 : 2;  // measured: on AVX-512 4 beat 2 and 3 (despite spilling); AVX2 has 16 registers
   int mu = 0;
   auto sweep = [&](int first, auto count) {
     constexpr int C = decltype(count)::value;
@@ -392,7 +392,7 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
-  momentsOf<false>(th, x, n, w, rdz, const_cast<S::Bits*>(mk), E);
+  momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;
     const float* vj = v + j * L;
