@@ -284,23 +284,41 @@ interface Overhead {
    * sharpness (training, evaluation every 25 steps, the first and the final sharpness). Robust to load drift. */
   overheadVsRun: number;
   /**
-   * The primary figure, from inside the "with" runs (so load drift hits numerator and denominator alike): time
-   * from the first Hessian-vector product after a step to the next step (one whole measurement: every product,
-   * the Lanczos vector work, both eigenproblems), summed over the warm measurements between the first and the
-   * final one, over the time spent in `kernel.step` in the same run. Median over the runs.
+   * The primary figure, from inside the "with" runs (so load drift hits numerator and denominator alike): the mean
+   * time of a warm measurement (from the first Hessian-vector product after a step to the next step: every
+   * product, the Lanczos vector work, both eigenproblems; the measurements between the first and the final one)
+   * over the time of the 25 training steps between two measurements (25 times the mean `kernel.step`). Median
+   * over the runs.
    */
   overheadInRun: number;
   /** Mean products (hvp calls) per warm measurement, both eigenproblems together. */
   hvpsPerMeasurement: number;
+  /** Of a warm measurement's time, the share inside `kernel.hvp` (the rest: Lanczos vector work); median. */
+  productShare: number;
+  /** A product in training steps: mean time per hvp call (cache fills included) over mean time per step; median. */
+  productInSteps: number;
+}
+
+/** What timedFactory adds up (milliseconds; counts). */
+interface Timings {
+  /** In kernel.step, and its calls. */
+  step: number;
+  steps: number;
+  /** In warm measurements (first hvp after a step up to the next step), their count, products and time in hvp. */
+  sharp: number;
+  measurements: number;
+  hvps: number;
+  hvpTime: number;
 }
 
 /** A kernel factory that times step() and each measurement (first hvp after a step up to the next step). */
-function timedFactory(factory: KernelFactory, acc: { step: number; sharp: number; measurements: number; hvps: number }): KernelFactory {
+function timedFactory(factory: KernelFactory, acc: Timings): KernelFactory {
   return async (init) => {
     const k = await factory(init);
     let since: number | null = null; // start of the current measurement
     let steps = 0;
     let hvpsNow = 0;
+    let hvpTimeNow = 0;
     return {
       get backend() { return k.backend; },
       get size() { return k.size; },
@@ -311,18 +329,24 @@ function timedFactory(factory: KernelFactory, acc: { step: number; sharp: number
           acc.sharp += t0 - since; // a measurement between two steps: not the first (before step 1) one
           acc.measurements++;
           acc.hvps += hvpsNow;
+          acc.hvpTime += hvpTimeNow;
         }
         since = null;
         hvpsNow = 0;
+        hvpTimeNow = 0;
         const r = k.step(g, a);
         acc.step += performance.now() - t0;
+        acc.steps++;
         steps++;
         return r;
       },
       hvp(v, g, a) {
-        if (since === null) since = performance.now();
+        const t0 = performance.now();
+        if (since === null) since = t0;
         hvpsNow++;
-        return k.hvp(v, g, a);
+        const r = k.hvp(v, g, a);
+        hvpTimeNow += performance.now() - t0;
+        return r;
       },
       evaluate: (sp, g) => k.evaluate(sp, g),
       gradient: (g) => k.gradient(g),
@@ -347,15 +371,21 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
     trials: Array.from({ length: K }, (_, k) => ({ id: `bench-${k}`, config: config(w, loss, k + 1, steps, every, o) })),
   });
   const inRun: number[] = [];
+  const productShare: number[] = [];
+  const productInSteps: number[] = [];
   let hvps = 0;
   let measurements = 0;
   const time = async (every: number) => {
-    const acc = { step: 0, sharp: 0, measurements: 0, hvps: 0 };
+    const acc: Timings = { step: 0, steps: 0, sharp: 0, measurements: 0, hvps: 0, hvpTime: 0 };
     const t0 = performance.now();
     await trainPack(pack(every), timedFactory(createFastKernel, acc), engineIdentity('fast'));
     const t = (performance.now() - t0) / 1000;
     if (every === 25) {
-      inRun.push(acc.sharp / acc.step);
+      // Per measurement over the training steps it serves (every 25), not over the whole run: a run of S steps
+      // holds S / 25 - 1 warm measurements, so the run's total would understate the steady state (by 1/8 at 200).
+      inRun.push(acc.sharp / acc.measurements / ((25 * acc.step) / acc.steps));
+      productShare.push(acc.hvpTime / acc.sharp);
+      productInSteps.push(acc.hvpTime / acc.hvps / (acc.step / acc.steps));
       hvps += acc.hvps;
       measurements += acc.measurements;
     }
@@ -383,6 +413,8 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
     overheadVsRun: median(pairs),
     overheadInRun: median(inRun),
     hvpsPerMeasurement: measurements ? hvps / measurements : 0,
+    productShare: median(productShare),
+    productInSteps: median(productInSteps),
   };
 }
 
@@ -499,7 +531,7 @@ async function main(): Promise<void> {
       for (const loss of ['ce', 'dce'] as LossName[]) {
         const r = await sharpnessOverhead(engine, w, K, loss, rate, o);
         overheads.push(r);
-        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}, tolerance ${o.sharpTolerance}, minOrder ${o.sharpMinOrder}, coldEvery ${o.sharpColdEvery}, ${o.sharpSteps} steps): +${(100 * r.overheadInRun).toFixed(1)}% of training time in the same runs, ${r.hvpsPerMeasurement.toFixed(1)} products per measurement (two-run difference: +${(100 * r.overhead).toFixed(0)}% over training at the cell's rate, +${(100 * r.overheadVsRun).toFixed(0)}% over the run without)`);
+        log(o, `sharpness every 25 (fast, ${w.id} K=${K} ${loss}, tolerance ${o.sharpTolerance}, minOrder ${o.sharpMinOrder}, coldEvery ${o.sharpColdEvery}, ${o.sharpSteps} steps): +${(100 * r.overheadInRun).toFixed(1)}% of training time in the same runs, ${r.hvpsPerMeasurement.toFixed(1)} products per measurement of ${fmt(r.productInSteps, 2)} training steps each (${fmt(100 * r.productShare, 0)}% of its time; two-run difference: +${(100 * r.overhead).toFixed(0)}% over training at the cell's rate, +${(100 * r.overheadVsRun).toFixed(0)}% over the run without)`);
       }
     }
   }

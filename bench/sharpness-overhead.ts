@@ -1,8 +1,9 @@
 /**
- * Sharpness overhead of the fast engine inside one training run (the in-run figure of bench/main.ts): time from
- * the first Hessian-vector product after a step to the next step (a whole measurement: products, Lanczos vector
- * work, both eigenproblems, checks), summed over the measurements between the first and the final one, over the
- * time spent in `kernel.step` in the same run; load drift on a shared machine hits both alike.
+ * Sharpness overhead of the fast engine inside one training run (the in-run figure of bench/main.ts): the mean time
+ * of a measurement (from the first Hessian-vector product after a step to the next step: products, Lanczos vector
+ * work, both eigenproblems, checks; the measurements between the first and the final one) over the time of the
+ * `every` training steps between two measurements (mean `kernel.step` in the same run); load drift on a shared
+ * machine hits both alike.
  *
  *   node dist/bench/sharpness-overhead.js [--root DIR] [--workloads R1,R2,R3] [--losses ce,dce] [--steps 500]
  *       [--every 25] [--pack 16] [--reps 1] [--json]
@@ -27,6 +28,7 @@ type TrainPack = (pack: Pack, factory: KernelFactory, engine: { name: 'fast'; ve
 
 interface Acc {
   step: number;
+  steps: number;
   sharp: number;
   measurements: number;
   hvps: number;
@@ -53,6 +55,7 @@ function timed(factory: KernelFactory, acc: Acc): KernelFactory {
             hvps = 0;
             const r = target.step(g, a);
             acc.step += performance.now() - t0;
+            acc.steps++;
             steps++;
             return r;
           };
@@ -103,10 +106,10 @@ async function main(): Promise<void> {
           seed, steps, finalStaticSteps: 0, evalEvery: 25, sharpnessEvery: every, sharpness: spec, engine: 'fast',
         });
         const pack: Pack = { index: 0, width: w.width, trials: Array.from({ length: K }, (_, k) => ({ id: `b${k}`, config: config(k + 1) })) };
-        const acc: Acc = { step: 0, sharp: 0, measurements: 0, hvps: 0 };
+        const acc: Acc = { step: 0, steps: 0, sharp: 0, measurements: 0, hvps: 0 };
         await trainPack(pack, timed(createFastKernel, acc), { name: 'fast', version: 'bench' });
         if (!acc.measurements) process.stderr.write(`no measurement timed: ${JSON.stringify(acc)}\n`);
-        rows.push({ workload: w.id, loss, overhead: acc.sharp / acc.step, hvpsPerMeasurement: acc.hvps / acc.measurements, measurements: acc.measurements });
+        rows.push({ workload: w.id, loss, overhead: acc.sharp / acc.measurements / ((every * acc.step) / acc.steps), hvpsPerMeasurement: acc.hvps / acc.measurements, measurements: acc.measurements });
       }
     }
   }
