@@ -26,6 +26,7 @@ import { defaultDatasetSpec, makeSpirals } from '../core/data.js';
 import { initParams } from '../core/model.js';
 import type { KernelFactory } from '../core/kernel.js';
 import type { Engine, LossName, Pack, TrialConfig } from '../core/types.js';
+import { noTimings, overheadPerMeasurement, productInSteps, timedFactory } from './sharpness-timing.js';
 import { WORKLOADS, flopsPerTrialStep, points, type Workload } from './workloads.js';
 import { PEERS, ensurePeer, runPeer, sgemmPeak, type PeerName, type PeerResult, type SgemmPeak } from './peer.js';
 import { DEFAULT_SHARPNESS_COLD_EVERY, DEFAULT_SHARPNESS_MIN_ORDER, DEFAULT_SHARPNESS_TOLERANCE } from '../core/sharpness.js';
@@ -299,64 +300,6 @@ interface Overhead {
   productInSteps: number;
 }
 
-/** What timedFactory adds up (milliseconds; counts). */
-interface Timings {
-  /** In kernel.step, and its calls. */
-  step: number;
-  steps: number;
-  /** In warm measurements (first hvp after a step up to the next step), their count, products and time in hvp. */
-  sharp: number;
-  measurements: number;
-  hvps: number;
-  hvpTime: number;
-}
-
-/** A kernel factory that times step() and each measurement (first hvp after a step up to the next step). */
-function timedFactory(factory: KernelFactory, acc: Timings): KernelFactory {
-  return async (init) => {
-    const k = await factory(init);
-    let since: number | null = null; // start of the current measurement
-    let steps = 0;
-    let hvpsNow = 0;
-    let hvpTimeNow = 0;
-    return {
-      get backend() { return k.backend; },
-      get size() { return k.size; },
-      get paramCount() { return k.paramCount; },
-      step(g, a) {
-        const t0 = performance.now();
-        if (since !== null && steps > 0) {
-          acc.sharp += t0 - since; // a measurement between two steps: not the first (before step 1) one
-          acc.measurements++;
-          acc.hvps += hvpsNow;
-          acc.hvpTime += hvpTimeNow;
-        }
-        since = null;
-        hvpsNow = 0;
-        hvpTimeNow = 0;
-        const r = k.step(g, a);
-        acc.step += performance.now() - t0;
-        acc.steps++;
-        steps++;
-        return r;
-      },
-      hvp(v, g, a) {
-        const t0 = performance.now();
-        if (since === null) since = t0;
-        hvpsNow++;
-        const r = k.hvp(v, g, a);
-        hvpTimeNow += performance.now() - t0;
-        return r;
-      },
-      evaluate: (sp, g) => k.evaluate(sp, g),
-      gradient: (g) => k.gradient(g),
-      getParams: (i) => k.getParams(i),
-      setParams: (i, t) => k.setParams(i, t),
-      dispose: () => k.dispose(),
-    };
-  };
-}
-
 /**
  * Sharpness overhead in the steady state: both runs measure sharpness at step 0 (cold, full order: the first
  * measurement of a trial has no previous eigenvector) and at the end; the "with" run also every 25 steps (warm
@@ -372,20 +315,18 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
   });
   const inRun: number[] = [];
   const productShare: number[] = [];
-  const productInSteps: number[] = [];
+  const productSteps: number[] = [];
   let hvps = 0;
   let measurements = 0;
   const time = async (every: number) => {
-    const acc: Timings = { step: 0, steps: 0, sharp: 0, measurements: 0, hvps: 0, hvpTime: 0 };
+    const acc = noTimings();
     const t0 = performance.now();
     await trainPack(pack(every), timedFactory(createFastKernel, acc), engineIdentity('fast'));
     const t = (performance.now() - t0) / 1000;
     if (every === 25) {
-      // Per measurement over the training steps it serves (every 25), not over the whole run: a run of S steps
-      // holds S / 25 - 1 warm measurements, so the run's total would understate the steady state (by 1/8 at 200).
-      inRun.push(acc.sharp / acc.measurements / ((25 * acc.step) / acc.steps));
+      inRun.push(overheadPerMeasurement(acc, 25));
       productShare.push(acc.hvpTime / acc.sharp);
-      productInSteps.push(acc.hvpTime / acc.hvps / (acc.step / acc.steps));
+      productSteps.push(productInSteps(acc));
       hvps += acc.hvps;
       measurements += acc.measurements;
     }
@@ -414,7 +355,7 @@ async function sharpnessOverhead(engine: Engine, w: Workload, K: number, loss: L
     overheadInRun: median(inRun),
     hvpsPerMeasurement: measurements ? hvps / measurements : 0,
     productShare: median(productShare),
-    productInSteps: median(productInSteps),
+    productInSteps: median(productSteps),
   };
 }
 

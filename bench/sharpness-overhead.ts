@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { KernelFactory } from '../core/kernel.js';
 import type { LossName, Pack, SharpnessSpec, TrialConfig } from '../core/types.js';
+import { noTimings, overheadPerMeasurement, timedFactory } from './sharpness-timing.js';
 import { WORKLOADS } from './workloads.js';
 
 function arg(name: string, fallback: string): string {
@@ -25,54 +26,6 @@ function arg(name: string, fallback: string): string {
 }
 
 type TrainPack = (pack: Pack, factory: KernelFactory, engine: { name: 'fast'; version: string }) => Promise<unknown>;
-
-interface Acc {
-  step: number;
-  steps: number;
-  sharp: number;
-  measurements: number;
-  hvps: number;
-}
-
-/** A kernel factory that times step() and each measurement (first hvp after a step up to the next step). */
-function timed(factory: KernelFactory, acc: Acc): KernelFactory {
-  return async (init) => {
-    const k = await factory(init);
-    let since: number | null = null;
-    let steps = 0;
-    let hvps = 0;
-    return new Proxy(k, {
-      get(target, prop, receiver) {
-        if (prop === 'step') {
-          return (g: Float64Array, a: Uint8Array) => {
-            const t0 = performance.now();
-            if (since !== null && steps > 0) {
-              acc.sharp += t0 - since;
-              acc.measurements++;
-              acc.hvps += hvps;
-            }
-            since = null;
-            hvps = 0;
-            const r = target.step(g, a);
-            acc.step += performance.now() - t0;
-            acc.steps++;
-            steps++;
-            return r;
-          };
-        }
-        if (prop === 'hvp') {
-          return (v: Float64Array, g: Float64Array, a?: Uint8Array) => {
-            if (since === null) since = performance.now();
-            hvps++;
-            return target.hvp(v, g, a);
-          };
-        }
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...x: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  };
-}
 
 async function main(): Promise<void> {
   const here = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -106,10 +59,10 @@ async function main(): Promise<void> {
           seed, steps, finalStaticSteps: 0, evalEvery: 25, sharpnessEvery: every, sharpness: spec, engine: 'fast',
         });
         const pack: Pack = { index: 0, width: w.width, trials: Array.from({ length: K }, (_, k) => ({ id: `b${k}`, config: config(k + 1) })) };
-        const acc: Acc = { step: 0, steps: 0, sharp: 0, measurements: 0, hvps: 0 };
-        await trainPack(pack, timed(createFastKernel, acc), { name: 'fast', version: 'bench' });
+        const acc = noTimings();
+        await trainPack(pack, timedFactory(createFastKernel, acc), { name: 'fast', version: 'bench' });
         if (!acc.measurements) process.stderr.write(`no measurement timed: ${JSON.stringify(acc)}\n`);
-        rows.push({ workload: w.id, loss, overhead: acc.sharp / acc.measurements / ((every * acc.step) / acc.steps), hvpsPerMeasurement: acc.hvps / acc.measurements, measurements: acc.measurements });
+        rows.push({ workload: w.id, loss, overhead: overheadPerMeasurement(acc, every), hvpsPerMeasurement: acc.hvps / acc.measurements, measurements: acc.measurements });
       }
     }
   }

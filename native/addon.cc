@@ -217,63 +217,8 @@ napi_value Alloc(napi_env env, napi_callback_info info) {
   return buffer;
 }
 
-// packTrials(mem, at, v, K, P, lanes, slots, run) / unpackTrials(mem, at, out, K, P, lanes, slots, run): trial k's P
-// float64 values (v or out at k * P) <-> slot i, lane k % lanes of block k / lanes of the packed float32 region at
-// byte offset `at` (core/engines/fast-kernel.ts writePacked / readPacked with the spirals kernels' identity layout),
-// for the blocks b with run[b] = 1; float64 -> float32 rounds to nearest even, as a Float32Array store does.
-template <bool kPack>
-napi_value Transpose(napi_env env, napi_callback_info info) {
-  size_t argc = kMaxArgs;
-  napi_value argv[kMaxArgs];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 8) {
-    napi_throw_range_error(env, nullptr, "fast native kernel: wrong number of arguments");
-    return nullptr;
-  }
-  void* mem = nullptr;
-  size_t bytes = 0;
-  bool isBuffer = false;
-  int64_t at = 0, K = 0, P = 0, lanes = 0, slots = 0;
-  napi_typedarray_type type, runType;
-  size_t length = 0, runLength = 0;
-  void* data = nullptr;
-  void* runData = nullptr;
-  const bool ok = napi_is_arraybuffer(env, argv[0], &isBuffer) == napi_ok && isBuffer &&
-                  napi_get_arraybuffer_info(env, argv[0], &mem, &bytes) == napi_ok &&
-                  napi_get_value_int64(env, argv[1], &at) == napi_ok &&
-                  napi_get_typedarray_info(env, argv[2], &type, &length, &data, nullptr, nullptr) == napi_ok &&
-                  napi_get_value_int64(env, argv[3], &K) == napi_ok && napi_get_value_int64(env, argv[4], &P) == napi_ok &&
-                  napi_get_value_int64(env, argv[5], &lanes) == napi_ok && napi_get_value_int64(env, argv[6], &slots) == napi_ok &&
-                  napi_get_typedarray_info(env, argv[7], &runType, &runLength, &runData, nullptr, nullptr) == napi_ok;
-  const int64_t blocks = lanes > 0 ? (K + lanes - 1) / lanes : 0;
-  if (!ok || type != napi_float64_array || runType != napi_uint8_array || K < 0 || P < 0 || lanes < 1 || slots < P ||
-      static_cast<int64_t>(length) < K * P || static_cast<int64_t>(runLength) < blocks || at < 0 || at % 4 != 0 ||
-      static_cast<uint64_t>(at) + static_cast<uint64_t>(blocks * slots * lanes) * 4 > bytes) {
-    napi_throw_range_error(env, nullptr, "fast native kernel: bad arguments to packTrials / unpackTrials");
-    return nullptr;
-  }
-  float* f = reinterpret_cast<float*>(static_cast<uint8_t*>(mem) + at);
-  double* v = static_cast<double*>(data);
-  const uint8_t* run = static_cast<const uint8_t*>(runData);
-  ieee([&] {
-    // Block by block, slot-major: each slot's lanes are one contiguous run of floats.
-    for (int64_t b = 0; b < blocks; b++) {
-      if (!run[b]) continue;
-      const int64_t k0 = b * lanes, count = K - k0 < lanes ? K - k0 : lanes;
-      float* block = f + b * slots * lanes;
-      double* trials = v + k0 * P;
-      for (int64_t i = 0; i < P; i++) {
-        float* slot = block + i * lanes;
-        for (int64_t l = 0; l < count; l++) {
-          if (kPack) slot[l] = static_cast<float>(trials[l * P + i]);
-          else trials[l * P + i] = slot[l];
-        }
-      }
-    }
-  });
-  return nullptr;
-}
-
-/** The arguments of a linalg call: typed arrays of the caller (checked for type and length) and integers. */
+/** The arguments of a call on the caller's own arrays (linalg, transposes): typed arrays (checked for type and
+ * length), an ArrayBuffer, integers; the callback's data pointer (the LinalgKernels of a linalg call). */
 struct ArrayCall {
   napi_env env;
   napi_value argv[kMaxArgs];
@@ -284,10 +229,28 @@ struct ArrayCall {
     size_t argc = kMaxArgs;
     void* data = nullptr;
     if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok || argc != expected) {
-      fail("native linalg: wrong number of arguments");
+      fail("native addon: wrong number of arguments");
       return;
     }
     k = static_cast<const LinalgKernels*>(data);
+  }
+  /** A non-negative byte offset (no size cap). */
+  int64_t offset(size_t i) {
+    int64_t v = 0;
+    if (failed) return 0;
+    if (napi_get_value_int64(env, argv[i], &v) != napi_ok || v < 0) fail("native addon: an offset is out of range");
+    return v;
+  }
+  /** argv[i] as an ArrayBuffer: its bytes and size. */
+  uint8_t* buffer(size_t i, size_t& bytes) {
+    void* p = nullptr;
+    bool is = false;
+    if (failed) return nullptr;
+    if (napi_is_arraybuffer(env, argv[i], &is) != napi_ok || !is || napi_get_arraybuffer_info(env, argv[i], &p, &bytes) != napi_ok) {
+      fail("native addon: an argument must be an ArrayBuffer");
+      return nullptr;
+    }
+    return static_cast<uint8_t*>(p);
   }
   void fail(const char* message) {
     if (!failed) napi_throw_range_error(env, nullptr, message);
@@ -296,7 +259,7 @@ struct ArrayCall {
   int count(size_t i) {
     int64_t v = 0;
     if (failed) return 0;
-    if (napi_get_value_int64(env, argv[i], &v) != napi_ok || v < 0 || v > (int64_t{1} << 30)) fail("native linalg: a size is out of range");
+    if (napi_get_value_int64(env, argv[i], &v) != napi_ok || v < 0 || v > (int64_t{1} << 30)) fail("native addon: a size is out of range");
     return static_cast<int>(v);
   }
   void* typed(napi_value value, napi_typedarray_type want, size_t length) {
@@ -307,7 +270,7 @@ struct ArrayCall {
     void* data = nullptr;
     if (napi_is_typedarray(env, value, &is) != napi_ok || !is ||
         napi_get_typedarray_info(env, value, &type, &n, &data, nullptr, nullptr) != napi_ok || type != want || n < length) {
-      fail("native linalg: an array has the wrong type or is too short");
+      fail("native addon: an array has the wrong type or is too short");
       return nullptr;
     }
     return data;
@@ -332,6 +295,44 @@ struct ArrayCall {
     return out;
   }
 };
+
+// packTrials(mem, at, v, K, P, lanes, slots, run) / unpackTrials(mem, at, out, K, P, lanes, slots, run): trial k's P
+// float64 values (v or out at k * P) <-> slot i, lane k % lanes of block k / lanes of the packed float32 region at
+// byte offset `at` (core/engines/fast-kernel.ts writePacked / readPacked with the spirals kernels' identity layout),
+// for the blocks b with run[b] = 1; float64 -> float32 rounds to nearest even, as a Float32Array store does.
+template <bool kPack>
+napi_value Transpose(napi_env env, napi_callback_info info) {
+  ArrayCall c(env, info, 8);
+  size_t bytes = 0;
+  uint8_t* mem = c.buffer(0, bytes);
+  const int64_t at = c.offset(1);
+  const int K = c.count(3), P = c.count(4), lanes = c.count(5), slots = c.count(6);
+  const int64_t blocks = lanes > 0 ? (K + lanes - 1) / lanes : 0;
+  double* v = c.f64(2, static_cast<size_t>(K) * P);
+  const uint8_t* run = c.u8(7, blocks);
+  if (!c.failed && (lanes < 1 || slots < P || at % 4 != 0 || static_cast<uint64_t>(at) + static_cast<uint64_t>(blocks * slots * lanes) * 4 > bytes)) {
+    c.fail("native addon: the packed region lies outside the kernel's memory");
+  }
+  if (c.failed) return nullptr;
+  float* f = reinterpret_cast<float*>(mem + at);
+  ieee([&] {
+    // Block by block, slot-major: each slot's lanes are one contiguous run of floats.
+    for (int64_t b = 0; b < blocks; b++) {
+      if (!run[b]) continue;
+      const int64_t k0 = b * lanes, count = K - k0 < lanes ? K - k0 : lanes;
+      float* block = f + b * slots * lanes;
+      double* trials = v + k0 * P;
+      for (int64_t i = 0; i < P; i++) {
+        float* slot = block + i * lanes;
+        for (int64_t l = 0; l < count; l++) {
+          if (kPack) slot[l] = static_cast<float>(trials[l * P + i]);
+          else trials[l * P + i] = slot[l];
+        }
+      }
+    }
+  });
+  return nullptr;
+}
 
 // reorthogonalize(w, Q, n, K, P, open, h, norm2): every block k with open[k] (BlockOps.reorthogonalize).
 napi_value Reorthogonalize(napi_env env, napi_callback_info info) {

@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../support/servers.js';
-import { cleanEnv, lastJson, runCli, startWorker, type WorkerProcess } from '../support/cli.js';
+import type { MinioServer } from '../support/servers.js';
+import { lastJson, runCli } from '../support/cli.js';
+import { startS3Stack, type S3TestStack } from '../support/stack.js';
 
 const execFileP = promisify(execFile);
 const VERIFIER = path.resolve('tools/verify_artifact.py');
@@ -59,22 +59,18 @@ interface VerifyResult {
  * Hessian's lambda_max must match finalSharpness to 1e-3 relative, and each record must agree with its artifact.
  */
 describe('artifacts through the real stack, checked by an independent numpy implementation', () => {
-  let temporal: TemporalServer;
+  let stack: S3TestStack;
   let minio: MinioServer;
-  let worker: WorkerProcess;
   let env: NodeJS.ProcessEnv;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-artifacts-'));
+  let dir: string;
 
   beforeAll(async () => {
-    [temporal, minio] = await Promise.all([startTemporal(), startMinio()]);
-    // The worker writes only under the store roots it is given (storage/allow.ts): the whole test bucket.
-    env = cleanEnv({ ...temporal.env(), ...minio.env(), SWEEP_STORE_ALLOW: `s3://${minio.bucket}` });
-    worker = await startWorker(env);
+    stack = await startS3Stack('dynsweep-artifacts-');
+    ({ minio, env, dir } = stack);
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await Promise.all([temporal?.stop(), minio?.stop()]);
+    await stack?.stop();
   });
 
   /** Copy every object under `prefix` into `to`, keeping the relative keys. */

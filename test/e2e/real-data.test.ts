@@ -5,8 +5,9 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../core/prng.js';
-import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../support/servers.js';
-import { cleanEnv, lastJson, runCli, startWorker, type WorkerProcess } from '../support/cli.js';
+import type { MinioServer } from '../support/servers.js';
+import { cleanEnv, lastJson, runCli } from '../support/cli.js';
+import { startS3Stack, SWEEP_SEARCH_ATTRIBUTES, type S3TestStack } from '../support/stack.js';
 
 /**
  * Data files that are not in the repository, end to end through `sweep start`: a CSV and a Parquet file (Gaussian
@@ -210,21 +211,18 @@ describe('real data files end to end', () => {
   });
 
   describe('on a Temporal dev server and MinIO, from s3:// URIs', () => {
-    let temporal: TemporalServer;
+    let stack: S3TestStack;
     let minio: MinioServer;
-    let worker: WorkerProcess;
     let env: NodeJS.ProcessEnv;
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-real-s3-'));
+    let dir: string;
 
     beforeAll(async () => {
-      [temporal, minio] = await Promise.all([startTemporal({ searchAttributes: { SweepName: 'Keyword', GridHash: 'Keyword', SweepStatus: 'Keyword' } }), startMinio()]);
-      env = cleanEnv({ ...temporal.env(), ...minio.env(), SWEEP_STORE_ALLOW: `s3://${minio.bucket}` });
-      worker = await startWorker(env);
+      stack = await startS3Stack('dynsweep-real-s3-', SWEEP_SEARCH_ATTRIBUTES);
+      ({ minio, env, dir } = stack);
     });
 
     afterAll(async () => {
-      await worker?.stop();
-      await Promise.all([temporal?.stop(), minio?.stop()]);
+      await stack?.stop();
     });
 
     const put = (key: string, body: Uint8Array) => minio.client().send(new PutObjectCommand({ Bucket: minio.bucket, Key: key, Body: body }));

@@ -1,30 +1,27 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { startMinio, startTemporal, type MinioServer, type TemporalServer } from '../support/servers.js';
-import { cleanEnv, lastJson, runCli, startWorker, tinyGrid, type WorkerProcess } from '../support/cli.js';
+import type { MinioServer, TemporalServer } from '../support/servers.js';
+import { lastJson, runCli, tinyGrid } from '../support/cli.js';
+import { startS3Stack, SWEEP_SEARCH_ATTRIBUTES, type S3TestStack } from '../support/stack.js';
 
 /** The whole path on real servers: CLI -> Temporal workflow -> worker activities -> MinIO -> thresholds. */
 describe('a sweep through the S3 store', () => {
+  let stack: S3TestStack;
   let temporal: TemporalServer;
   let minio: MinioServer;
-  let worker: WorkerProcess;
   let env: NodeJS.ProcessEnv;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynsweep-e2e-'));
+  let dir: string;
 
   beforeAll(async () => {
-    [temporal, minio] = await Promise.all([startTemporal({ searchAttributes: { SweepName: 'Keyword', GridHash: 'Keyword', SweepStatus: 'Keyword' } }), startMinio()]);
-    // The worker writes only under the store roots it is given (storage/allow.ts): the whole test bucket.
-    env = cleanEnv({ ...temporal.env(), ...minio.env(), SWEEP_STORE_ALLOW: `s3://${minio.bucket}` });
-    worker = await startWorker(env);
+    stack = await startS3Stack('dynsweep-e2e-', SWEEP_SEARCH_ATTRIBUTES);
+    ({ temporal, minio, env, dir } = stack);
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await Promise.all([temporal?.stop(), minio?.stop()]);
+    await stack?.stop();
   });
 
   async function keys(prefix: string): Promise<string[]> {
