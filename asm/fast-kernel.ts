@@ -314,8 +314,12 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
 // so an hvp is one R-forward pass (Rz, a masked sum of per-unit terms: hvpCachedBlock) and one pass accumulating
 // E: about the work of one training step.
 
-/** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128). */
-export function hvpPrepBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize): void {
+/** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128), the flip lists fl / fo / ok
+ * of flipsOf (prev: scratch of w i32). */
+export function hvpPrepBlock(
+  th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, prev: usize,
+): void {
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
   for (let mu = 0; mu < n; mu++) {
     const xp = x + (<usize>mu) * 8;
@@ -346,6 +350,169 @@ export function hvpPrepBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w
     }
   }
   momentsOf(th, x, n, w, dz, D);
+  flipsOf(th, x, n, w, fl, fo, ok, cap, prev);
+}
+
+// ---- Products along a sample tour (the flip path; native/spirals.h has the same code for 8 and 16 lanes) -----------
+// The two passes below are masked sums over samples and units: M(mu) = sum_j 1[a_j(mu) > 0] A_j (forward) and
+// E_j = sum_mu 1[a_j(mu) > 0] q(mu) (backward), 9 numbers each. The glue orders the training samples along a short
+// tour of the input plane (core/engines/sample-tour.ts), so a lane's masks change at a few percent of its (sample,
+// unit) pairs. Along the tour M is a running sum that changes only where a mask flips, and E_j is a sum of prefix
+// sums of q taken where unit j's mask flips: per lane O(flips + samples) instead of O(samples x units). Both run in
+// float64, lane by lane, in the order of the flip lists, so a lane's numbers depend on its own trial only; a lane
+// whose flips do not fit its list (cap entries, 0 for small training sets) runs the masked sums.
+
+// A 3 x 3 term in float64 is three groups, one per input i = (x0, x1, 1), of its classes c = 0, 1, 2 and a zero (two
+// f64x2 each): Rz = (M_0 x0 + M_1 x1) + M_2 group by group.
+const ROW: usize = 96; // bytes of a term
+/** The flip lists of a block: for lane l, fl[l * cap + ...] (i32) holds 2 j + (1 if unit j was on) for every unit j
+ * whose mask differs between samples mu - 1 and mu (all off before sample 0 and after sample n - 1), positions
+ * mu = 0..n in order, units in order within a position; fo[l * (n + 2) + mu] is the start of position mu, fo[.. + n +
+ * 1] the end; ok[l] = 1 where the list fits in cap (ok counts entries meanwhile). */
+function flipsOf(th: usize, x: usize, n: i32, w: i32, fl: usize, fo: usize, ok: usize, cap: i32, prev: usize): void {
+  if (cap == 0) { // no lists (core/engines/fast-kernel.ts flipCapacity)
+    memory.fill(ok, 0, 16);
+    return;
+  }
+  const wb = (<usize>w) * V;
+  for (let l = 0; l < 4; l++) store<i32>(ok + (<usize>l) * 4, 0);
+  memory.fill(prev, 0, (<usize>w) * 4);
+  for (let mu = 0; mu <= n; mu++) {
+    for (let l = 0; l < 4; l++) store<i32>(fo + (<usize>(l * (n + 2) + mu)) * 4, load<i32>(ok + (<usize>l) * 4));
+    const xp = x + (<usize>min(mu, n - 1)) * 8;
+    const x0 = v128.load32_splat(xp);
+    const x1 = v128.load32_splat(xp, 4);
+    for (let j = 0; j < w; j++) {
+      const was = load<i32>(prev + (<usize>j) * 4);
+      let now = 0;
+      if (mu < n) {
+        const p = th + (<usize>j) * V;
+        const a = f32x4.add(f32x4.add(f32x4.mul(x0, v128.load(p)), f32x4.mul(x1, v128.load(p + wb))), v128.load(p + 2 * wb));
+        now = i32x4.bitmask(f32x4.gt(a, f32x4.splat(0)));
+      }
+      store<i32>(prev + (<usize>j) * 4, now);
+      for (let f = was ^ now; f != 0; f &= f - 1) {
+        const l = ctz(f);
+        const at = load<i32>(ok + (<usize>l) * 4);
+        store<i32>(ok + (<usize>l) * 4, at + 1);
+        if (at < cap) store<i32>(fl + (<usize>(l * cap + at)) * 4, 2 * j + ((was >> l) & 1));
+      }
+    }
+  }
+  for (let l = 0; l < 4; l++) {
+    const count = load<i32>(ok + (<usize>l) * 4);
+    store<i32>(fo + (<usize>(l * (n + 2) + n + 1)) * 4, count);
+    store<i32>(ok + (<usize>l) * 4, count <= cap ? 1 : 0);
+  }
+}
+
+/** The terms +A_j (row 2 j) and -A_j (row 2 j + 1) of every lane l into tab + l * 2 w ROW: float64 of the float
+ * A_j(c, i) of E (w * 9 v128 at c * 3 + i, the masked sums' layout) at i * 4 + c. */
+function termsOf(E: usize, w: i32, tab: usize): void {
+  const lane = (<usize>(2 * w)) * ROW;
+  for (let j = 0; j < w; j++) {
+    for (let l = 0; l < 4; l++) {
+      const plus = tab + (<usize>l) * lane + (<usize>(2 * j)) * ROW;
+      for (let i = 0; i < 3; i++) {
+        for (let c = 0; c < 3; c++) {
+          const a = <f64>load<f32>(E + (<usize>(j * 9 + c * 3 + i)) * V + (<usize>l) * 4);
+          store<f64>(plus + (<usize>(i * 4 + c)) * 8, a);
+          store<f64>(plus + ROW + (<usize>(i * 4 + c)) * 8, -a);
+        }
+        store<f64>(plus + (<usize>(i * 4 + 3)) * 8, 0.0);
+        store<f64>(plus + ROW + (<usize>(i * 4 + 3)) * 8, 0.0);
+      }
+    }
+  }
+}
+
+/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (f32; vb01,
+ * vb2z: the lane's Vb2 and a zero). */
+function forwardAlong(tab: usize, fl: usize, fo: usize, x: usize, vb01: v128, vb2z: v128, n: i32, r: usize): void {
+  let a0 = f64x2.splat(0), b0 = f64x2.splat(0), a1 = f64x2.splat(0), b1 = f64x2.splat(0), a2 = f64x2.splat(0), b2 = f64x2.splat(0);
+  for (let mu = 0; mu < n; mu++) {
+    const end = load<i32>(fo + (<usize>(mu + 1)) * 4);
+    for (let e = load<i32>(fo + (<usize>mu) * 4); e < end; e++) {
+      const t = tab + (<usize>load<i32>(fl + (<usize>e) * 4)) * ROW;
+      a0 = f64x2.add(a0, v128.load(t));
+      b0 = f64x2.add(b0, v128.load(t, 16));
+      a1 = f64x2.add(a1, v128.load(t, 32));
+      b1 = f64x2.add(b1, v128.load(t, 48));
+      a2 = f64x2.add(a2, v128.load(t, 64));
+      b2 = f64x2.add(b2, v128.load(t, 80));
+    }
+    const x0 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8));
+    const x1 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8, 4));
+    const r01 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(a0, x0), f64x2.mul(a1, x1)), a2), vb01);
+    const r2z = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(b0, x0), f64x2.mul(b1, x1)), b2), vb2z);
+    const rp = r + (<usize>mu) * 12;
+    store<f32>(rp, <f32>f64x2.extract_lane(r01, 0));
+    store<f32>(rp, <f32>f64x2.extract_lane(r01, 1), 4);
+    store<f32>(rp, <f32>f64x2.extract_lane(r2z, 0), 8);
+  }
+}
+
+/** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c], f32) into e[j * 9 + i * 3
+ * + c] (i-major, as momentsOf); Ed: scratch of w rows. */
+function momentsAlong(fl: usize, fo: usize, x: usize, s: usize, n: i32, w: i32, Ed: usize, e: usize): void {
+  memory.fill(Ed, 0, (<usize>w) * ROW);
+  // Q: the sum of xt_i s over the samples before mu, as (c0, c1) and (c2, 0) per i.
+  let a0 = f64x2.splat(0), b0 = f64x2.splat(0), a1 = f64x2.splat(0), b1 = f64x2.splat(0), a2 = f64x2.splat(0), b2 = f64x2.splat(0);
+  for (let mu = 0; mu <= n; mu++) {
+    const end = load<i32>(fo + (<usize>(mu + 1)) * 4);
+    for (let k = load<i32>(fo + (<usize>mu) * 4); k < end; k++) {
+      const f = load<i32>(fl + (<usize>k) * 4);
+      const ej = Ed + (<usize>(f >> 1)) * ROW;
+      // off at mu: + Q, on at mu: - Q (the same numbers as subtracting: a - b is a + (-b))
+      if (f & 1) {
+        v128.store(ej, f64x2.add(v128.load(ej), a0));
+        v128.store(ej, f64x2.add(v128.load(ej, 16), b0), 16);
+        v128.store(ej, f64x2.add(v128.load(ej, 32), a1), 32);
+        v128.store(ej, f64x2.add(v128.load(ej, 48), b1), 48);
+        v128.store(ej, f64x2.add(v128.load(ej, 64), a2), 64);
+        v128.store(ej, f64x2.add(v128.load(ej, 80), b2), 80);
+      } else {
+        v128.store(ej, f64x2.add(v128.load(ej), f64x2.neg(a0)));
+        v128.store(ej, f64x2.add(v128.load(ej, 16), f64x2.neg(b0)), 16);
+        v128.store(ej, f64x2.add(v128.load(ej, 32), f64x2.neg(a1)), 32);
+        v128.store(ej, f64x2.add(v128.load(ej, 48), f64x2.neg(b1)), 48);
+        v128.store(ej, f64x2.add(v128.load(ej, 64), f64x2.neg(a2)), 64);
+        v128.store(ej, f64x2.add(v128.load(ej, 80), f64x2.neg(b2)), 80);
+      }
+    }
+    if (mu == n) break;
+    const x0 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8));
+    const x1 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8, 4));
+    const sp = s + (<usize>mu) * 12;
+    const s01 = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(sp)), 1, <f64>load<f32>(sp, 4));
+    const s2z = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(sp, 8)), 1, 0.0);
+    a0 = f64x2.add(a0, f64x2.mul(x0, s01));
+    b0 = f64x2.add(b0, f64x2.mul(x0, s2z));
+    a1 = f64x2.add(a1, f64x2.mul(x1, s01));
+    b1 = f64x2.add(b1, f64x2.mul(x1, s2z));
+    a2 = f64x2.add(a2, s01);
+    b2 = f64x2.add(b2, s2z);
+  }
+  for (let j = 0; j < w; j++) {
+    for (let i = 0; i < 3; i++) {
+      for (let c = 0; c < 3; c++) {
+        store<f32>(e + (<usize>(j * 9 + i * 3 + c)) * 4, <f32>load<f64>(Ed + (<usize>j) * ROW + (<usize>(i * 4 + c)) * 8));
+      }
+    }
+  }
+}
+
+/** rows v128 of the lane layout into (toLanes = false: out of) lane-major rows m[l * rows + row], lanes with ok[l]. */
+function laneMajor(v: usize, rows: i32, ok: usize, m: usize, toLanes: bool): void {
+  for (let l = 0; l < 4; l++) {
+    if (!load<i32>(ok + (<usize>l) * 4)) continue;
+    const ml = m + (<usize>(l * rows)) * 4;
+    for (let r = 0; r < rows; r++) {
+      const at = v + (<usize>r) * V + (<usize>l) * 4;
+      if (toLanes) store<f32>(ml + (<usize>r) * 4, load<f32>(at));
+      else store<f32>(at, load<f32>(ml + (<usize>r) * 4));
+    }
+  }
 }
 
 /** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s = (n * 3 v128); into M (w * 9 v128, i-major). */
@@ -393,13 +560,20 @@ export function hvpPrepBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w
   }
 }
 
-/** out = H v for one block, given the cache of hvpPrepBlock. rdz: scratch n * 3 v128; E: scratch w * 9 v128. */
+/** out = H v for one block, given the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by
+ * the masked sums. rdz: scratch n * 3 v128; E: scratch w * 9 v128; tab: 2 w rows per lane, Ed: w rows (float64);
+ * perLaneN, perLaneW: n * 3 and w * 9 f32 per lane. */
 export function hvpCachedBlock(
   th: usize, v: usize, out: usize, om: usize,
   x: usize, n: i32, w: i32, ce: i32, y: usize, pp: usize, D: usize, rdz: usize, E: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, tab: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
 ): void {
   const wb = (<usize>w) * V;
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
+  const vb2 = v + 6 * wb;
+  const ok0 = load<i32>(ok), ok1 = load<i32>(ok, 4), ok2 = load<i32>(ok, 8), ok3 = load<i32>(ok, 12);
+  const masked = !(ok0 && ok1 && ok2 && ok3); // some lane runs the masked sums
+  const along = ok0 || ok1 || ok2 || ok3; // some lane runs the tour
   // The R-forward pass Rz_c = sum_j Ra_j W2_jc + h_j V2_jc + Vb2_c as a masked sum of per-unit 3 x 3 terms:
   // Rz_c = sum_i xt_i M(c, i) + Vb2_c, M(c, i) = sum_j 1[a_j>0] A_j(c, i), A_j(c, i) = V1t_ij W2_jc + W1t_ij V2_jc
   // (per product, into E, free until the moments below): 9 adds per sample and unit instead of 2 dot products
@@ -418,36 +592,58 @@ export function hvpCachedBlock(
       }
     }
   }
-  let hb0 = f32x4.splat(0), hb1 = f32x4.splat(0), hb2 = f32x4.splat(0);
-  const vb2 = v + 6 * wb;
-  for (let mu = 0; mu < n; mu++) {
-    const xp = x + (<usize>mu) * 8;
-    const x0 = v128.load32_splat(xp);
-    const x1 = v128.load32_splat(xp, 4);
-    let m00 = f32x4.splat(0), m01 = f32x4.splat(0), m02 = f32x4.splat(0);
-    let m10 = f32x4.splat(0), m11 = f32x4.splat(0), m12 = f32x4.splat(0);
-    let m20 = f32x4.splat(0), m21 = f32x4.splat(0), m22 = f32x4.splat(0);
-    let p = th;
-    let aj = E;
-    const end = th + wb;
-    while (p < end) {
-      const a = f32x4.add(f32x4.add(f32x4.mul(x0, v128.load(p)), f32x4.mul(x1, v128.load(p + wb))), v128.load(p + 2 * wb));
-      const m = f32x4.gt(a, f32x4.splat(0));
-      m00 = f32x4.add(m00, v128.and(v128.load(aj), m));
-      m01 = f32x4.add(m01, v128.and(v128.load(aj, 16), m));
-      m02 = f32x4.add(m02, v128.and(v128.load(aj, 32), m));
-      m10 = f32x4.add(m10, v128.and(v128.load(aj, 48), m));
-      m11 = f32x4.add(m11, v128.and(v128.load(aj, 64), m));
-      m12 = f32x4.add(m12, v128.and(v128.load(aj, 80), m));
-      m20 = f32x4.add(m20, v128.and(v128.load(aj, 96), m));
-      m21 = f32x4.add(m21, v128.and(v128.load(aj, 112), m));
-      m22 = f32x4.add(m22, v128.and(v128.load(aj, 128), m));
-      p += V;
-      aj += 9 * V;
+  if (along) termsOf(E, w, tab);
+  if (masked) {
+    // Rz by the masked sums into rdz.
+    for (let mu = 0; mu < n; mu++) {
+      const xp = x + (<usize>mu) * 8;
+      const x0 = v128.load32_splat(xp);
+      const x1 = v128.load32_splat(xp, 4);
+      let m00 = f32x4.splat(0), m01 = f32x4.splat(0), m02 = f32x4.splat(0);
+      let m10 = f32x4.splat(0), m11 = f32x4.splat(0), m12 = f32x4.splat(0);
+      let m20 = f32x4.splat(0), m21 = f32x4.splat(0), m22 = f32x4.splat(0);
+      let p = th;
+      let aj = E;
+      const end = th + wb;
+      while (p < end) {
+        const a = f32x4.add(f32x4.add(f32x4.mul(x0, v128.load(p)), f32x4.mul(x1, v128.load(p + wb))), v128.load(p + 2 * wb));
+        const m = f32x4.gt(a, f32x4.splat(0));
+        m00 = f32x4.add(m00, v128.and(v128.load(aj), m));
+        m01 = f32x4.add(m01, v128.and(v128.load(aj, 16), m));
+        m02 = f32x4.add(m02, v128.and(v128.load(aj, 32), m));
+        m10 = f32x4.add(m10, v128.and(v128.load(aj, 48), m));
+        m11 = f32x4.add(m11, v128.and(v128.load(aj, 64), m));
+        m12 = f32x4.add(m12, v128.and(v128.load(aj, 80), m));
+        m20 = f32x4.add(m20, v128.and(v128.load(aj, 96), m));
+        m21 = f32x4.add(m21, v128.and(v128.load(aj, 112), m));
+        m22 = f32x4.add(m22, v128.and(v128.load(aj, 128), m));
+        p += V;
+        aj += 9 * V;
+      }
+      const rp = rdz + (<usize>mu) * 3 * V;
+      v128.store(rp, f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m00, x0), f32x4.mul(m01, x1)), m02), v128.load(vb2)));
+      v128.store(rp, f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m10, x0), f32x4.mul(m11, x1)), m12), v128.load(vb2, 16)), 16);
+      v128.store(rp, f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m20, x0), f32x4.mul(m21, x1)), m22), v128.load(vb2, 32)), 32);
     }
-    const r0 = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m00, x0), f32x4.mul(m01, x1)), m02), v128.load(vb2));
-    const r1 = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m10, x0), f32x4.mul(m11, x1)), m12), v128.load(vb2, 16));
-    const r2 = f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m20, x0), f32x4.mul(m21, x1)), m22), v128.load(vb2, 32));
+  }
+  if (along) {
+    for (let l = 0; l < 4; l++) {
+      if (!load<i32>(ok + (<usize>l) * 4)) continue;
+      const lo = (<usize>l) * 4;
+      forwardAlong(
+        tab + (<usize>(2 * w * l)) * ROW, fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x,
+        f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + lo)), 1, <f64>load<f32>(vb2 + V + lo)),
+        f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + 2 * V + lo)), 1, 0.0), n,
+        perLaneN + (<usize>(3 * n * l)) * 4,
+      );
+    }
+    laneMajor(rdz, 3 * n, ok, perLaneN, false);
+  }
+  // s = (per-sample loss Hessian) Rz in place of Rz, summed into hb (the b2 part of the result).
+  let hb0 = f32x4.splat(0), hb1 = f32x4.splat(0), hb2 = f32x4.splat(0);
+  for (let mu = 0; mu < n; mu++) {
+    const sp = rdz + (<usize>mu) * 3 * V;
+    const r0 = v128.load(sp), r1 = v128.load(sp, 16), r2 = v128.load(sp, 32);
     const yl = load<i32>(y + (<usize>mu) * 4);
     let s0: v128, s1: v128, s2: v128;
     if (ce) {
@@ -464,7 +660,6 @@ export function hvpCachedBlock(
       s1 = f32x4.mul(f32x4.mul(v128.load(o, 16), invN), r1);
       s2 = f32x4.mul(f32x4.mul(v128.load(o, 32), invN), r2);
     }
-    const sp = rdz + (<usize>mu) * 3 * V;
     v128.store(sp, s0);
     v128.store(sp, s1, 16);
     v128.store(sp, s2, 32);
@@ -476,7 +671,18 @@ export function hvpCachedBlock(
   v128.store(ob2, hb0);
   v128.store(ob2, hb1, 16);
   v128.store(ob2, hb2, 32);
-  momentsOf(th, x, n, w, rdz, E);
+  if (masked) momentsOf(th, x, n, w, rdz, E);
+  if (along) {
+    laneMajor(rdz, 3 * n, ok, perLaneN, true);
+    for (let l = 0; l < 4; l++) {
+      if (!load<i32>(ok + (<usize>l) * 4)) continue;
+      momentsAlong(
+        fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN + (<usize>(3 * n * l)) * 4, n, w, Ed,
+        perLaneW + (<usize>(9 * w * l)) * 4,
+      );
+    }
+    laneMajor(E, 9 * w, ok, perLaneW, false);
+  }
   for (let j = 0; j < w; j++) {
     const pj = th + (<usize>j) * V;
     const vj = v + (<usize>j) * V;

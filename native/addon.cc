@@ -20,7 +20,7 @@
 
 namespace {
 
-constexpr size_t kMaxArgs = 16;
+constexpr size_t kMaxArgs = 24;
 
 struct Call {
   napi_env env;
@@ -89,6 +89,15 @@ struct Call {
   float* weights(size_t i) { return f32(i, 9 * k->lanes); }
   /** The hvp's mask cache: one lane mask (lanes / 8 bytes) per sample and unit. */
   void* masks(size_t i, int n, int w) { return region(i, int64_t{n} * w, static_cast<size_t>(k->lanes / 8)); }
+  /** A flip list's capacity: 0 (no lists) to 2^24. */
+  int capacity(size_t i) {
+    const int64_t v = integer(i);
+    if (v < 0 || v > (int64_t{1} << 24)) fail("fast native kernel: a size is out of range");
+    return static_cast<int>(v);
+  }
+  /** A block's flip lists (spirals.h flipsOf): cap entries per lane, and n + 2 starts per lane. */
+  int32_t* flips(size_t i, int cap) { return i32(i, int64_t{cap} * k->lanes); }
+  int32_t* flipStarts(size_t i, int n) { return i32(i, (int64_t{n} + 2) * k->lanes); }
   const float* inputs(size_t i, int n) { return f32(i, 2 * int64_t{n}); }
   const int32_t* labels(size_t i, int n) {
     const int32_t* y = i32(i, n);
@@ -151,23 +160,28 @@ napi_value EvalBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, mk)
+// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, mk)
 napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 12);
+  Call c(env, info, 17);
   if (c.failed) return nullptr;
   const Forward a(c);
   float* pp = c.perSample(8, a.n);
   float* dz = c.perSample(9, a.n);
   float* D = c.perUnit(10, a.w);
-  void* mk = c.masks(11, a.n, a.w);
+  const int cap = c.capacity(14);
+  int32_t* fl = c.flips(11, cap);
+  int32_t* fo = c.flipStarts(12, a.n);
+  int32_t* ok = c.i32(13, c.k->lanes);
+  int32_t* prev = c.i32(15, a.w);
+  void* mk = c.masks(16, a.n, a.w);
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, mk); });
+  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, mk); });
   return nullptr;
 }
 
-// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, mk)
+// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, perLaneN, perLaneW, Ed, mk)
 napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 15);
+  Call c(env, info, 23);
   if (c.failed) return nullptr;
   const int n = c.count(6), w = c.count(7);
   const float* th = c.params(1, w);
@@ -181,9 +195,30 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   const float* D = c.perUnit(11, w);
   float* rdz = c.perSample(12, n);
   float* E = c.perUnit(13, w);
-  const void* mk = c.masks(14, n, w);
+  const int cap = c.capacity(17);
+  const int32_t* fl = c.flips(14, cap);
+  const int32_t* fo = c.flipStarts(15, n);
+  const int32_t* ok = c.i32(16, c.k->lanes);
+  double* tab = c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes);
+  float* perLaneN = c.f32(19, 3 * int64_t{n} * c.k->lanes);
+  float* perLaneW = c.f32(20, 9 * int64_t{w} * c.k->lanes);
+  double* Ed = c.f64(21, int64_t{w} * 12);
+  const void* mk = c.masks(22, n, w);
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, mk); });
+  // The flip lists are the prep's output; a lane's entries must stay inside its list and name a unit (checked here
+  // so that a stale or foreign buffer is an error, not a stray read).
+  for (int l = 0; !c.failed && l < c.k->lanes; l++) {
+    if (!ok[l]) continue;
+    const int32_t* o = fo + int64_t{l} * (n + 2);
+    if (o[0] != 0 || o[n + 1] > cap) c.fail("fast native kernel: a flip list is out of range");
+    for (int mu = 0; !c.failed && mu <= n; mu++) if (o[mu + 1] < o[mu]) c.fail("fast native kernel: a flip list is out of order");
+    for (int32_t e = 0; !c.failed && e < o[n + 1]; e++) {
+      const int32_t f = fl[int64_t{l} * cap + e];
+      if (f < 0 || f >= 2 * w) c.fail("fast native kernel: a flip names no unit");
+    }
+  }
+  if (c.failed) return nullptr;
+  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, perLaneN, perLaneW, Ed, mk); });
   return nullptr;
 }
 

@@ -223,6 +223,173 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
   scaleF64(out, 3, 1.0 / static_cast<double>(n));
 }
 
+// ---- Products along a sample tour (the flip path; asm/fast-kernel.ts has the same code for 4 lanes) ----------------
+// The hvp's two passes are masked sums over samples and units: M(mu) = sum_j 1[a_j(mu) > 0] A_j (forward) and
+// E_j = sum_mu 1[a_j(mu) > 0] q(mu) (backward), 9 numbers each. The glue orders the training samples along a short
+// tour of the input plane (core/engines/sample-tour.ts), so consecutive samples lie on the same side of most of the
+// hidden units' lines: a lane's masks change at a few percent of its (sample, unit) pairs. Along the tour M is a
+// running sum that changes only where a mask flips, and E_j is a sum of prefix sums of q taken where unit j's mask
+// flips; a product then costs per lane O(flips + samples) instead of O(samples x units). Both sums run in float64
+// (a running sum of +-A_j over thousands of flips, differences of prefix sums), lane by lane, in the order of the
+// flip lists, so every lane's numbers depend on its own trial only (never on the lane count or its block mates).
+// A lane whose flips do not fit its list (cap entries, 0 for small training sets) runs the masked sums below instead.
+// A 3 x 3 term in float64 is three 4-vectors, one per input i = (x0, x1, 1), holding its classes c = 0, 1, 2 and a
+// zero: the running sum's Rz = (M_0 x0 + M_1 x1) + M_2 is then two products and two adds of 4-vectors. GCC vector
+// types: elementwise IEEE operations, so the same numbers as the wasm kernel's f64x2 pairs.
+constexpr int kRow = 12;
+typedef double D4 __attribute__((vector_size(32)));
+typedef double D4u __attribute__((vector_size(32), aligned(8)));
+typedef float F4u __attribute__((vector_size(16), aligned(4)));
+inline D4 load4(const double* p) { return *reinterpret_cast<const D4u*>(p); }
+inline void store4(double* p, D4 v) { *reinterpret_cast<D4u*>(p) = v; }
+
+/** The flip lists of a block: for lane l, fl[l * cap + ...] holds 2 j + (1 if unit j was on) for every unit j whose
+ * mask differs between samples mu - 1 and mu (all off before sample 0 and after sample n - 1), positions mu = 0..n
+ * in order, units in order within a position; fo[l * (n + 2) + mu] is the start of position mu in it, fo[.. + n + 1]
+ * its end; ok[l] = 1 where the lane's list fits in cap. From the mask cache mk (unit-major), position by position
+ * (prev: the masks at the previous one, w int32); the wasm kernel builds the same lists from a_j. */
+inline void flipsOf(const S::Bits* mk, int n, int w, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev) {
+  if (cap == 0) {  // no lists (core/engines/fast-kernel.ts flipCapacity)
+    for (int l = 0; l < L; l++) ok[l] = 0;
+    return;
+  }
+  int32_t count[L] = {};
+  for (int j = 0; j < w; j++) prev[j] = 0;
+  for (int mu = 0; mu <= n; mu++) {
+    for (int l = 0; l < L; l++) fo[l * (n + 2) + mu] = count[l];
+#if defined(__AVX512F__)
+    // 16 units at a time: their masks gathered from mk, each lane's flipped units compress-stored into its list.
+    const __m512i unit = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int j = 0; j < w; j += 16) {
+      const __mmask16 in = w - j >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (w - j)) - 1);
+      const __m512i units = _mm512_add_epi32(unit, _mm512_set1_epi32(j));
+      const __m512i was = _mm512_maskz_loadu_epi32(in, prev + j);
+      __m512i now = _mm512_setzero_si512();
+      if (mu < n) {
+        const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(units, _mm512_set1_epi32(n)), _mm512_set1_epi32(mu));
+        now = _mm512_and_si512(_mm512_mask_i32gather_epi32(now, in, at, mk, 2), _mm512_set1_epi32(0xFFFF));
+      }
+      _mm512_mask_storeu_epi32(prev + j, in, now);
+      const __m512i flip = _mm512_xor_si512(was, now);
+      const __m512i twice = _mm512_add_epi32(units, units);
+      for (int l = 0; l < L; l++) {
+        const __m512i bit = _mm512_set1_epi32(1 << l);
+        const __mmask16 m = _mm512_mask_test_epi32_mask(in, flip, bit);
+        const __m512i e = _mm512_mask_add_epi32(twice, _mm512_test_epi32_mask(was, bit), twice, _mm512_set1_epi32(1));
+        if (count[l] + 16 <= cap) {
+          _mm512_mask_compressstoreu_epi32(fl + l * cap + count[l], m, e);
+          count[l] += __builtin_popcount(m);
+        } else {  // near the end of the list: one by one, counting past it
+          int32_t es[16];
+          _mm512_storeu_si512(es, e);
+          for (uint32_t f = m; f != 0; f &= f - 1, count[l]++) if (count[l] < cap) fl[l * cap + count[l]] = es[__builtin_ctz(f)];
+        }
+      }
+    }
+#else
+    for (int j = 0; j < w; j++) {
+      const uint32_t was = static_cast<uint32_t>(prev[j]);
+      const uint32_t now = mu < n ? mk[j * n + mu] : 0u;
+      prev[j] = static_cast<int32_t>(now);
+      for (uint32_t f = was ^ now; f != 0; f &= f - 1) {
+        const int l = __builtin_ctz(f);
+        const int32_t at = count[l]++;
+        if (at < cap) fl[l * cap + at] = 2 * j + static_cast<int32_t>((was >> l) & 1u);
+      }
+    }
+#endif
+  }
+  for (int l = 0; l < L; l++) {
+    fo[l * (n + 2) + n + 1] = count[l];
+    ok[l] = count[l] <= cap ? 1 : 0;
+  }
+}
+
+/** The terms +A_j (row 2 j) and -A_j (row 2 j + 1) of every lane l into tab + l * 2 w kRow: float64 of the float
+ * A_j(c, i) of E (w * 9 vectors at c * 3 + i, the masked sums' layout) at i * 4 + c. */
+inline void termsOf(const float* E, int w, double* tab) {
+  for (int j = 0; j < w; j++) {
+    for (int l = 0; l < L; l++) {
+      double* plus = tab + (static_cast<int64_t>(l) * 2 * w + 2 * j) * kRow;
+      double* minus = plus + kRow;
+      for (int i = 0; i < 3; i++) {
+        for (int c = 0; c < 3; c++) {
+          const double a = E[(j * 9 + c * 3 + i) * L + l];
+          plus[i * 4 + c] = a;
+          minus[i * 4 + c] = -a;
+        }
+        plus[i * 4 + 3] = 0.0;
+        minus[i * 4 + 3] = 0.0;
+      }
+    }
+  }
+}
+
+/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (vb: the
+ * lane's Vb2 and a zero). */
+inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, D4 vb, int n, float* r) {
+  D4 m0 = {}, m1 = {}, m2 = {};
+  for (int mu = 0; mu < n; mu++) {
+    for (int e = fo[mu]; e < fo[mu + 1]; e++) {
+      const double* t = tab + fl[e] * kRow;
+      m0 += load4(t);
+      m1 += load4(t + 4);
+      m2 += load4(t + 8);
+    }
+    const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
+    const D4 rz = ((m0 * x0 + m1 * x1) + m2) + vb;
+    r[mu * 3] = static_cast<float>(rz[0]);
+    r[mu * 3 + 1] = static_cast<float>(rz[1]);
+    r[mu * 3 + 2] = static_cast<float>(rz[2]);
+  }
+}
+
+/** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c]) into e[j * 9 + i * 3 + c]
+ * (i-major, as momentsOf); Ed: scratch of w rows. */
+inline void momentsAlong(const int32_t* fl, const int32_t* fo, const float* x, const float* s, int n, int w, double* Ed,
+                         float* e) {
+  for (int k = 0; k < w * kRow; k++) Ed[k] = 0.0;
+  // Q: the sum of xt_i s over the samples before mu, and -Q: a unit off at mu adds Q, one on at mu adds -Q (the
+  // same numbers as subtracting Q: a - b is a + (-b)), chosen by the flip's low bit.
+  D4 q[2][3] = {};
+  for (int mu = 0; mu <= n; mu++) {
+    for (int f = fo[mu]; f < fo[mu + 1]; f++) {
+      double* ej = Ed + (fl[f] >> 1) * kRow;
+      const D4* add = q[fl[f] & 1];
+      store4(ej, load4(ej) + add[0]);
+      store4(ej + 4, load4(ej + 4) + add[1]);
+      store4(ej + 8, load4(ej + 8) + add[2]);
+    }
+    if (mu == n) break;
+    const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
+    const D4 sv = {s[mu * 3], s[mu * 3 + 1], s[mu * 3 + 2], 0.0};
+    q[1][0] += x0 * sv;
+    q[1][1] += x1 * sv;
+    q[1][2] += sv;
+    for (int i = 0; i < 3; i++) q[0][i] = -q[1][i];
+  }
+  for (int j = 0; j < w; j++)
+    for (int i = 0; i < 3; i++)
+      for (int c = 0; c < 3; c++) e[j * 9 + i * 3 + c] = static_cast<float>(Ed[j * kRow + i * 4 + c]);
+}
+
+/** rows vectors of the lane layout (v[row * L + l]) into and out of lane-major rows (m[l * rows + row]), lanes with
+ * ok[l] only. */
+inline void toLaneMajor(const float* v, int rows, const int32_t* ok, float* m) {
+  for (int l = 0; l < L; l++) {
+    if (!ok[l]) continue;
+    float* ml = m + static_cast<int64_t>(l) * rows;
+    for (int r = 0; r < rows; r++) ml[r] = v[r * L + l];
+  }
+}
+inline void fromLaneMajor(const float* m, int rows, const int32_t* ok, float* v) {
+  for (int l = 0; l < L; l++) {
+    if (!ok[l]) continue;
+    const float* ml = m + static_cast<int64_t>(l) * rows;
+    for (int r = 0; r < rows; r++) v[r * L + l] = ml[r];
+  }
+}
+
 // The hvp's mask cache mk (hvpPrepBlock writes it, n * w S::Bits per block, unit-major: mk[j * n + mu]) holds
 // 1[a_j > 0] of every sample and unit at the cached parameters, so the per-product passes below are masked sums
 // of precomputed terms instead of recomputing a_j; the wasm kernel recomputes the same masks from the same a_j.
@@ -276,9 +443,11 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
   for (; j < w; j++) sweep(j, std::integral_constant<int, 1>());
 }
 
-/** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks). */
+/** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks), the flip
+ * lists fl / fo / ok of flipsOf (prev: scratch of w int32). */
 inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
-                         float* pp, float* dz, float* D, S::Bits* mk) {
+                         float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
+                         S::Bits* mk) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
   for (int mu = 0; mu < n; mu++) {
     F z0, z1, z2;
@@ -308,14 +477,24 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
     }
   }
   momentsOf<true>(th, x, n, w, dz, nullptr, mk, D);
+  flipsOf(mk, n, w, fl, fo, ok, cap, prev);
 }
 
-/** out = H v for one block from the cache of hvpPrepBlock; rdz: scratch n * 3 vectors, E: scratch w * 9. */
+/** out = H v for one block from the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by the
+ * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneN,
+ * perLaneW: n * 3 and w * 9 floats per lane. */
 inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                            int ce, const int32_t* y, const float* pp, const float* D, const S::Bits* mk, float* rdz,
-                           float* E) {
+                           float* E, const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,
+                           float* perLaneN, float* perLaneW, double* Ed) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
   const F zero = S::splat(0.0f);
+  const float* vb2 = v + 6 * w * L;
+  bool masked = false, along = false;  // some lane runs the masked sums / the tour
+  for (int l = 0; l < L; l++) {
+    masked = masked || !ok[l];
+    along = along || ok[l];
+  }
   // A_j(c, i) = V1t_ij W2_jc + W1t_ij V2_jc into E (free until the moments below): Rz_c = sum_i xt_i sum_j
   // 1[a_j>0] A_j(c, i) + Vb2_c.
   for (int j = 0; j < w; j++) {
@@ -328,15 +507,58 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
       }
     }
   }
+  if (along) termsOf(E, w, tab);
+  if (masked) {
+    // Rz by the masked sums into rdz.
+    auto rz = [&](int mu, const F* M) {
+      const F x0 = S::splat(x[2 * mu]), x1 = S::splat(x[2 * mu + 1]);
+      float* rp = rdz + mu * 3 * L;
+      S::store(rp, S::add(S::add(S::add(S::mul(M[0], x0), S::mul(M[1], x1)), M[2]), S::load(vb2)));
+      S::store(rp + L, S::add(S::add(S::add(S::mul(M[3], x0), S::mul(M[4], x1)), M[5]), S::load(vb2 + L)));
+      S::store(rp + 2 * L, S::add(S::add(S::add(S::mul(M[6], x0), S::mul(M[7], x1)), M[8]), S::load(vb2 + 2 * L)));
+    };
+    // NS samples per sweep over the units share each A_j (a loop order of its own; each sample's sums run over j
+    // in order, as in the wasm kernel).
+    constexpr int NS = L == 16 ? 4 : 2;  // measured: on AVX-512 4 beat 2 and 3 (despite spilling); AVX2 has 16 registers
+    auto sweep = [&](int first, auto count) {
+      constexpr int C = decltype(count)::value;
+      F acc[C][9];
+      for (int i = 0; i < C; i++)
+#pragma GCC unroll 9
+        for (int t = 0; t < 9; t++) acc[i][t] = zero;
+      const float* aj = E;
+      const S::Bits* mj = mk + first;
+      for (int j = 0; j < w; j++, aj += 9 * L, mj += n) {
+        M m[C];
+#pragma GCC unroll 4
+        for (int i = 0; i < C; i++) m[i] = S::ofBits(mj[i]);
+#pragma GCC unroll 9
+        for (int t = 0; t < 9; t++) {
+          const F a = S::load(aj + t * L);
+#pragma GCC unroll 4
+          for (int i = 0; i < C; i++) acc[i][t] = S::addIf(acc[i][t], a, m[i]);
+        }
+      }
+      for (int i = 0; i < C; i++) rz(first + i, acc[i]);
+    };
+    int mu = 0;
+    for (; mu + NS <= n; mu += NS) sweep(mu, std::integral_constant<int, NS>());
+    for (; mu < n; mu++) sweep(mu, std::integral_constant<int, 1>());
+  }
+  if (along) {
+    for (int l = 0; l < L; l++) {
+      if (!ok[l]) continue;
+      const D4 vb = {vb2[l], vb2[L + l], vb2[2 * L + l], 0.0};
+      forwardAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, vb, n,
+                   perLaneN + static_cast<int64_t>(l) * 3 * n);
+    }
+    fromLaneMajor(perLaneN, 3 * n, ok, rdz);
+  }
+  // s = (per-sample loss Hessian) Rz in place of Rz, summed into hb (the b2 part of the result).
   F hb0 = zero, hb1 = zero, hb2 = zero;
-  const float* vb2 = v + 6 * w * L;
-  // The R-forward pass of sample mu from its masked sum M (9 vectors): Rz, then s = (per-sample loss Hessian) Rz
-  // into rdz, summed into hb (the b2 part of the result).
-  auto tail = [&](int mu, const F* M) {
-    const F x0 = S::splat(x[2 * mu]), x1 = S::splat(x[2 * mu + 1]);
-    const F r0 = S::add(S::add(S::add(S::mul(M[0], x0), S::mul(M[1], x1)), M[2]), S::load(vb2));
-    const F r1 = S::add(S::add(S::add(S::mul(M[3], x0), S::mul(M[4], x1)), M[5]), S::load(vb2 + L));
-    const F r2 = S::add(S::add(S::add(S::mul(M[6], x0), S::mul(M[7], x1)), M[8]), S::load(vb2 + 2 * L));
+  for (int mu = 0; mu < n; mu++) {
+    float* sp = rdz + mu * 3 * L;
+    const F r0 = S::load(sp), r1 = S::load(sp + L), r2 = S::load(sp + 2 * L);
     const int32_t yl = y[mu];
     F s0, s1, s2;
     if (ce) {
@@ -353,46 +575,26 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
       s1 = S::mul(S::mul(S::load(o + L), invN), r1);
       s2 = S::mul(S::mul(S::load(o + 2 * L), invN), r2);
     }
-    float* sp = rdz + mu * 3 * L;
     S::store(sp, s0);
     S::store(sp + L, s1);
     S::store(sp + 2 * L, s2);
     hb0 = S::add(hb0, s0);
     hb1 = S::add(hb1, s1);
     hb2 = S::add(hb2, s2);
-  };
-  // NS samples per sweep over the units share each A_j (a loop order of its own; each sample's sums run over j
-  // in order, as in the wasm kernel).
-  constexpr int NS = L == 16 ? 4 : 2;  // measured: on AVX-512 4 beat 2 and 3 (despite spilling); AVX2 has 16 registers
-  int mu = 0;
-  auto sweep = [&](int first, auto count) {
-    constexpr int C = decltype(count)::value;
-    F acc[C][9];
-    for (int i = 0; i < C; i++)
-#pragma GCC unroll 9
-      for (int t = 0; t < 9; t++) acc[i][t] = zero;
-    const float* aj = E;
-    const S::Bits* mj = mk + first;
-    for (int j = 0; j < w; j++, aj += 9 * L, mj += n) {
-      M m[C];
-#pragma GCC unroll 4
-      for (int i = 0; i < C; i++) m[i] = S::ofBits(mj[i]);
-#pragma GCC unroll 9
-      for (int t = 0; t < 9; t++) {
-        const F a = S::load(aj + t * L);
-#pragma GCC unroll 4
-        for (int i = 0; i < C; i++) acc[i][t] = S::addIf(acc[i][t], a, m[i]);
-      }
-    }
-    for (int i = 0; i < C; i++) tail(first + i, acc[i]);
-  };
-  for (; mu + NS <= n; mu += NS) sweep(mu, std::integral_constant<int, NS>());
-  for (; mu < n; mu++) sweep(mu, std::integral_constant<int, 1>());
+  }
   float* ob2 = out + 6 * w * L;
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
-  momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
+  if (masked) momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
+  if (along) {
+    toLaneMajor(rdz, 3 * n, ok, perLaneN);
+    for (int l = 0; l < L; l++) {
+      if (ok[l]) momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN + static_cast<int64_t>(l) * 3 * n, n, w, Ed,
+                              perLaneW + static_cast<int64_t>(l) * 9 * w);
+    }
+    fromLaneMajor(perLaneW, 9 * w, ok, E);
+  }
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;
     const float* vj = v + j * L;

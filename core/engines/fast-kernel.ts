@@ -24,6 +24,7 @@ import { packLossFamily, type KernelData, type KernelFactory, type KernelInit, t
 import { lossFamily, type LossName } from '../types.js';
 import { paramCount } from '../model.js';
 import { nativeAddon } from '../native.js';
+import { sampleTour } from './sample-tour.js';
 
 export const FAST_BACKEND = 'wasm-simd';
 /** Trials per v128 in the wasm kernel. */
@@ -53,13 +54,23 @@ interface SpiralsExports {
   ): void;
   evalBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, out: number): void;
   /**
+   * The hvp's cache at the block's parameters, its samples in tour order (sampleTour): per sample and unit terms,
+   * and the flip lists fl / fo / ok of native/spirals.h `flipsOf` (cap entries per lane; prev: scratch of w int32).
    * `mk`: the native kernels' mask cache (Machine.maskBytes per sample and unit); the wasm kernels recompute
    * their masks and declare no such parameter (a wasm export ignores extra arguments).
    */
-  hvpPrepBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number, mk: number): void;
+  hvpPrepBlock(
+    th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number,
+    fl: number, fo: number, ok: number, cap: number, prev: number, mk: number,
+  ): void;
+  /**
+   * out = H v of a block from its cache. Scratch: rdz, E; per lane tab (2 w rows of FLIP_ROW float64), perLaneN
+   * (n * 3 float32), perLaneW (w * 9 float32); Ed (w rows of FLIP_ROW float64).
+   */
   hvpCachedBlock(
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
-    y: number, pp: number, D: number, rdz: number, E: number, mk: number,
+    y: number, pp: number, D: number, rdz: number, E: number, fl: number, fo: number, ok: number, cap: number,
+    tab: number, perLaneN: number, perLaneW: number, Ed: number, mk: number,
   ): void;
 }
 
@@ -259,6 +270,27 @@ function mseWeighting(loss: LossName): MseWeighting {
   return loss === 'dmse1' ? 'sample' : loss === 'dmse2' ? 'output' : 'none';
 }
 
+/** float64 per 3 x 3 term in the flip path's scratch (native/spirals.h kRow). */
+const FLIP_ROW = 12;
+
+/**
+ * Training sets of fewer samples take the masked sums only (flip lists of capacity 0). Measured on the spirals (K = 16,
+ * docs/performance.md): at 300 points (masks change at a 44th of the pairs) the tour's product costs 1.26 training
+ * steps on AVX-512 against 1.11 for the masked sums, and building the lists adds half a step to each cache fill; at
+ * 3,000 points (a 90th) it costs 0.52 against 0.86. (In wasm the tour wins at both: 0.57 against 1.5 steps at 300.)
+ */
+export const FLIP_MIN_POINTS = 1024;
+
+/**
+ * Entries of a lane's flip list (native/spirals.h flipsOf) for n samples and w units: 0 below FLIP_MIN_POINTS, else
+ * room for masks changing at an eighth of the (sample, unit) pairs (a 90th on the spirals at 3,000 points; where
+ * they change more often the masked sums cost about as much), at most 2^20 (4 MiB per lane). A function of n and w
+ * alone, so whether a trial takes the flip path does not depend on the machine, the lane count or its block mates.
+ */
+export function flipCapacity(n: number, w: number): number {
+  return n < FLIP_MIN_POINTS ? 0 : Math.min(Math.ceil((n * w) / 8) + w, 2 ** 20);
+}
+
 /** Bytes of wasm linear memory at most (32-bit addresses: 65536 pages of 64 KiB). */
 const MAX_WASM_BYTES = 65536 * 65536;
 
@@ -337,6 +369,8 @@ class FastKernel implements PackKernel {
   private readonly lr: Float64Array;
   private readonly train: Split;
   private readonly validation: Split;
+  /** The training split again in tour order, for the spirals kernels' Hessian-vector products (with flip lists). */
+  private readonly tourTrain: { split: Split; order: Int32Array } | null;
   // Byte offsets into wasm memory.
   private readonly pTheta: number;
   private readonly pGrad: number;
@@ -355,6 +389,18 @@ class FastKernel implements PackKernel {
   private readonly pCacheDz: number;
   private readonly pCacheD: number;
   private readonly pCacheMask: number;
+  // The flip path: per block the lists (cap per lane), their starts (n + 2 per lane) and ok flags; scratch.
+  private readonly flipCap: number;
+  private readonly pFlips: number;
+  private readonly pFlipStarts: number;
+  private readonly pFlipOk: number;
+  private readonly flipBytes: number;
+  private readonly flipStartBytes: number;
+  private readonly pPrev: number;
+  private readonly pTab: number;
+  private readonly pPerLaneN: number;
+  private readonly pPerLaneW: number;
+  private readonly pEd: number;
   private readonly pE: number;
   private readonly cacheBytesN: number;
   private readonly cacheBytesW: number;
@@ -424,6 +470,17 @@ class FastKernel implements PackKernel {
     this.pCacheD = take(Kb * this.cacheBytesW);
     this.cacheBytesMask = align(sp ? train.n * width * machine.maskBytes : 0);
     this.pCacheMask = take(Kb * this.cacheBytesMask);
+    this.flipCap = sp ? flipCapacity(train.n, width) : 0;
+    this.flipBytes = align(this.flipCap * LANES * 4);
+    this.flipStartBytes = align(sp ? (train.n + 2) * LANES * 4 : 0);
+    this.pFlips = take(Kb * this.flipBytes);
+    this.pFlipStarts = take(Kb * this.flipStartBytes);
+    this.pFlipOk = take(Kb * LANES * 4);
+    this.pPrev = take(sp ? width * 4 : 0);
+    this.pTab = take(sp ? 2 * width * FLIP_ROW * 8 * LANES : 0);
+    this.pPerLaneN = take(sp ? 3 * train.n * 4 * LANES : 0);
+    this.pPerLaneW = take(sp ? 9 * width * 4 * LANES : 0);
+    this.pEd = take(sp ? width * FLIP_ROW * 8 : 0);
     this.pE = take(this.cacheBytesW);
     const act = sp ? 0 : L.chunk * L.wp * V;
     const cls = sp ? 0 : L.chunk * C * V;
@@ -442,6 +499,8 @@ class FastKernel implements PackKernel {
     };
     this.train = placeSplit(train);
     this.validation = placeSplit(validation);
+    const tour = this.flipCap > 0 ? sampleTour(train.x, train.n) : null;
+    this.tourTrain = tour ? { split: placeSplit(train), order: tour } : null;
     this.cacheGammas = new Float64Array(K * C);
     this.cacheReady = new Uint8Array(this.blocks);
     if (off > machine.maxBytes) {
@@ -463,20 +522,24 @@ class FastKernel implements PackKernel {
     this.f32.fill(0, this.pTheta / 4, off / 4);
     this.writeData(train, this.train);
     this.writeData(validation, this.validation);
+    if (this.tourTrain) this.writeData(train, this.tourTrain.split, this.tourTrain.order);
     trials.forEach((t, k) => {
       if (t.theta.length !== P) throw new Error(`fast kernel: trial ${k} has ${t.theta.length} params, expected ${P}`);
       this.setParams(k, t.theta);
     });
   }
 
-  private writeData(data: KernelData, at: Split): void {
+  /** A split into memory, its samples in `order` (default: as given). */
+  private writeData(data: KernelData, at: Split, order?: Int32Array): void {
     const { d, dp } = this.L;
     const xo = at.px / 4;
+    const yo = at.py / 4;
     for (let mu = 0; mu < data.n; mu++) {
-      for (let i = 0; i < d; i++) this.f32[xo + mu * dp + i] = data.x[mu * d + i]; // float64 -> float32
+      const from = order ? order[mu] : mu;
+      for (let i = 0; i < d; i++) this.f32[xo + mu * dp + i] = data.x[from * d + i]; // float64 -> float32
+      this.i32[yo + mu] = data.y[from];
     }
-    this.i32.set(data.y, at.py / 4);
-    this.i32.fill(-1, at.py / 4 + data.n, at.py / 4 + at.np);
+    this.i32.fill(-1, yo + data.n, yo + at.np);
   }
 
   /** Class-weight tables om[y][c] per block from gammas (K * C), see asm/fast-kernel.ts. */
@@ -598,12 +661,15 @@ class FastKernel implements PackKernel {
       this.cacheVersion = this.version;
       this.cacheGammas.set(gammas);
     }
+    const tt = this.tourTrain?.split ?? t;
+    const flips = (b: number) =>
+      [this.pFlips + b * this.flipBytes, this.pFlipStarts + b * this.flipStartBytes, this.pFlipOk + b * this.lanes * 4, this.flipCap] as const;
     for (let b = 0; b < this.blocks; b++) {
       if (!run[b] || this.cacheReady[b]) continue;
       ex.hvpPrepBlock(
-        this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, t.px, t.py, t.n, this.w, this.ce,
+        this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, tt.px, tt.py, tt.n, this.w, this.ce,
         this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
-        this.pCacheMask + b * this.cacheBytesMask,
+        ...flips(b), this.pPrev, this.pCacheMask + b * this.cacheBytesMask,
       );
       this.cacheReady[b] = 1;
     }
@@ -611,9 +677,9 @@ class FastKernel implements PackKernel {
       if (!run[b]) continue;
       ex.hvpCachedBlock(
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
-        this.pOm + b * this.omBytes, t.px, t.n, this.w, this.ce, t.py,
+        this.pOm + b * this.omBytes, tt.px, tt.n, this.w, this.ce, tt.py,
         this.pCacheP + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW, this.pRdz, this.pE,
-        this.pCacheMask + b * this.cacheBytesMask,
+        ...flips(b), this.pTab, this.pPerLaneN, this.pPerLaneW, this.pEd, this.pCacheMask + b * this.cacheBytesMask,
       );
     }
     return this.readPacked(this.pVout, run);
