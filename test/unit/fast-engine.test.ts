@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFastEngine, createReferenceEngine, engineVersions } from '../../core/engines/index.js';
 import { createReferenceKernel } from '../../core/engines/reference-kernel.js';
-import { createFastKernel, fastBackendOf, fastIsaFor, fastWasmCandidates } from '../../core/engines/fast-kernel.js';
+import { createFastKernel, fastBackendOf, fastIsaFor, fastWasmCandidates, flipCapacity } from '../../core/engines/fast-kernel.js';
 import type { KernelData, PackKernel } from '../../core/kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
 import { paramCount } from '../../core/model.js';
@@ -51,10 +51,10 @@ const GAMMAS = [
   [0.9, 0.3, 1.8],
 ];
 
-async function pair(width: number, losses: LossName[], seed: number) {
-  const thetas = losses.map((_, k) => pointAwayFromKinks(width, seed + 100 * k, train));
+async function pair(width: number, losses: LossName[], seed: number, data = { train, validation }) {
+  const thetas = losses.map((_, k) => pointAwayFromKinks(width, seed + 100 * k, data.train));
   const trials = losses.map((loss, k) => ({ loss, lr: 0.2 + 0.1 * k, theta: thetas[k] }));
-  const init = { width, train, validation, trials };
+  const init = { width, ...data, trials };
   const ref = createReferenceKernel(init) as PackKernel;
   const fast = await createFastKernel({ ...init, trials: trials.map((t) => ({ ...t, theta: Float64Array.from(t.theta) })) });
   const gammas = new Float64Array(losses.length * C);
@@ -68,6 +68,31 @@ const CASES: [string, number, LossName[]][] = [
   ['ce family, width 37', 37, ['dce', 'ce', 'dce']],
   ['mse family, width 37', 37, ['dmse2', 'dmse1', 'mse']],
 ];
+
+describe('fast kernel vs reference on a training set of 1,050 points (products along the sample tour)', () => {
+  const big = defaultDatasetSpec({ pointsPerClass: 350, seed: 8 });
+  const data = { train: makeSpirals(big, 'train'), validation: makeSpirals(big, 'validation') };
+  it.each([
+    ['ce family', ['ce', 'dce', 'dce'] as LossName[]],
+    ['mse family', ['mse', 'dmse1', 'dmse2'] as LossName[]],
+  ])('%s: hvp() agrees, before and after a step', async (_name, losses) => {
+    expect(flipCapacity(data.train.n, 16), 'this set takes the flip lists').toBeGreaterThan(0);
+    const { ref, fast, gammas, P } = await pair(16, losses, 21, data);
+    const rng = createRng(10, 'fast-test-v');
+    const v = Float64Array.from({ length: 3 * P }, () => rng.normal());
+    for (const when of ['at the start', 'after a step']) {
+      const h = fast.hvp(v, gammas);
+      const hr = ref.hvp(v, gammas);
+      for (let k = 0; k < 3; k++) {
+        expectClose(h.subarray(k * P, (k + 1) * P), hr.subarray(k * P, (k + 1) * P), 1e-4, `hvp trial ${k} (${losses[k]}) ${when}`);
+      }
+      // The same small step on both (the reference's parameters copied into the fast kernel: their float32 rounding
+      // stays below the tolerance, and no pre-activation crosses zero at this margin).
+      ref.step(gammas, new Uint8Array(3).fill(1));
+      for (let k = 0; k < 3; k++) fast.setParams(k, ref.getParams(k));
+    }
+  });
+});
 
 describe.each(CASES)('fast kernel vs reference: %s', (_name, width, losses) => {
   it('has the spirals backend (native when built, else wasm) and the shape of the pack', async () => {

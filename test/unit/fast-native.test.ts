@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engineOf, engineVersions } from '../../core/engines/index.js';
-import { createFastKernelOn, fastBackendOf, fastIsaFor, fastNative, fastWasmCandidates, type FastIsa } from '../../core/engines/fast-kernel.js';
+import { createFastKernelOn, fastBackendOf, fastIsaFor, fastNative, fastWasmCandidates, flipCapacity, type FastIsa } from '../../core/engines/fast-kernel.js';
 import type { KernelInit, PackKernel } from '../../core/kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
 import { paramCount } from '../../core/model.js';
@@ -45,8 +45,12 @@ const spec = defaultDatasetSpec({ pointsPerClass: 7, seed: 3 }); // 21 points: o
 const train = makeSpirals(spec, 'train');
 const validation = makeSpirals(spec, 'validation');
 
+/** 1,050 points: the Hessian-vector products run along the sample tour (flip lists; flipCapacity > 0). */
+const bigSpec = defaultDatasetSpec({ pointsPerClass: 350, seed: 5 });
+const big = { train: makeSpirals(bigSpec, 'train'), validation: makeSpirals(bigSpec, 'validation') };
+
 /** K trials of one family at width w: random points, plus (K >= 4) all-zero, overflowing, NaN and infinite ones. */
-function initOf(width: number, K: number, family: 'ce' | 'mse', seed: number): KernelInit {
+function initOf(width: number, K: number, family: 'ce' | 'mse', seed: number, data = { train, validation }): KernelInit {
   const P = paramCount(width, C);
   const losses: LossName[] = family === 'ce' ? ['ce', 'dce'] : ['mse', 'dmse1', 'dmse2'];
   const trials = Array.from({ length: K }, (_, k) => {
@@ -58,7 +62,7 @@ function initOf(width: number, K: number, family: 'ce' | 'mse', seed: number): K
     if (K >= 5 && k === 4) theta[0] = Infinity;
     return { loss: losses[k % losses.length], lr: 0.05 + 0.4 * ((k * 7) % 5), theta };
   });
-  return { width, train, validation, trials };
+  return { width, ...data, trials };
 }
 
 function copy(init: KernelInit): KernelInit {
@@ -132,6 +136,21 @@ describe('native fast kernel', () => {
       const kernel = await createFastKernelOn(isa)(copy(init));
       expect(kernel.backend).toBe(fastBackendOf(isa));
       const got = exercise(kernel, K);
+      for (const key of Object.keys(want)) expectSame(got[key], want[key], `${isa}: ${key}`);
+    }
+  });
+
+  const TOUR_CASES: [number, number, 'ce' | 'mse'][] = [
+    [24, 16, 'ce'],
+    [9, 7, 'mse'],
+  ];
+
+  it.each(TOUR_CASES)('1,050 points (products along the sample tour), width %i, %i trials, %s family: bit-identical to wasm', async (width, K, family) => {
+    expect(flipCapacity(big.train.n, width)).toBeGreaterThan(0);
+    const init = initOf(width, K, family, 7 * width + K, big);
+    const want = exercise(await createFastKernelOn('wasm')(copy(init)), K);
+    for (const isa of isas()) {
+      const got = exercise(await createFastKernelOn(isa)(copy(init)), K);
       for (const key of Object.keys(want)) expectSame(got[key], want[key], `${isa}: ${key}`);
     }
   });
