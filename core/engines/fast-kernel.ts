@@ -370,7 +370,7 @@ class FastKernel implements PackKernel {
   private readonly train: Split;
   private readonly validation: Split;
   /** The training split again in tour order, for the spirals kernels' Hessian-vector products (with flip lists). */
-  private readonly tourTrain: { split: Split; order: Int32Array } | null;
+  private readonly tourTrain: Split | null;
   // Byte offsets into wasm memory.
   private readonly pTheta: number;
   private readonly pGrad: number;
@@ -471,16 +471,17 @@ class FastKernel implements PackKernel {
     this.cacheBytesMask = align(sp ? train.n * width * machine.maskBytes : 0);
     this.pCacheMask = take(Kb * this.cacheBytesMask);
     this.flipCap = sp ? flipCapacity(train.n, width) : 0;
+    const tourOn = this.flipCap > 0; // else the kernels only write the ok flags (all 0)
     this.flipBytes = align(this.flipCap * LANES * 4);
-    this.flipStartBytes = align(sp ? (train.n + 2) * LANES * 4 : 0);
+    this.flipStartBytes = align(tourOn ? (train.n + 2) * LANES * 4 : 0);
     this.pFlips = take(Kb * this.flipBytes);
     this.pFlipStarts = take(Kb * this.flipStartBytes);
     this.pFlipOk = take(Kb * LANES * 4);
-    this.pPrev = take(sp ? width * 4 : 0);
-    this.pTab = take(sp ? 2 * width * FLIP_ROW * 8 * LANES : 0);
-    this.pPerLaneN = take(sp ? 3 * train.n * 4 * LANES : 0);
-    this.pPerLaneW = take(sp ? 9 * width * 4 * LANES : 0);
-    this.pEd = take(sp ? width * FLIP_ROW * 8 : 0);
+    this.pPrev = take(tourOn ? width * 4 : 0);
+    this.pTab = take(tourOn ? 2 * width * FLIP_ROW * 8 * LANES : 0);
+    this.pPerLaneN = take(tourOn ? 3 * train.n * 4 * LANES : 0);
+    this.pPerLaneW = take(tourOn ? 9 * width * 4 * LANES : 0);
+    this.pEd = take(tourOn ? width * FLIP_ROW * 8 : 0);
     this.pE = take(this.cacheBytesW);
     const act = sp ? 0 : L.chunk * L.wp * V;
     const cls = sp ? 0 : L.chunk * C * V;
@@ -499,8 +500,8 @@ class FastKernel implements PackKernel {
     };
     this.train = placeSplit(train);
     this.validation = placeSplit(validation);
-    const tour = this.flipCap > 0 ? sampleTour(train.x, train.n) : null;
-    this.tourTrain = tour ? { split: placeSplit(train), order: tour } : null;
+    const tour = tourOn ? sampleTour(train.x, train.n) : null;
+    this.tourTrain = tourOn ? placeSplit(train) : null;
     this.cacheGammas = new Float64Array(K * C);
     this.cacheReady = new Uint8Array(this.blocks);
     if (off > machine.maxBytes) {
@@ -522,7 +523,7 @@ class FastKernel implements PackKernel {
     this.f32.fill(0, this.pTheta / 4, off / 4);
     this.writeData(train, this.train);
     this.writeData(validation, this.validation);
-    if (this.tourTrain) this.writeData(train, this.tourTrain.split, this.tourTrain.order);
+    if (this.tourTrain && tour) this.writeData(train, this.tourTrain, tour);
     trials.forEach((t, k) => {
       if (t.theta.length !== P) throw new Error(`fast kernel: trial ${k} has ${t.theta.length} params, expected ${P}`);
       this.setParams(k, t.theta);
@@ -661,7 +662,7 @@ class FastKernel implements PackKernel {
       this.cacheVersion = this.version;
       this.cacheGammas.set(gammas);
     }
-    const tt = this.tourTrain?.split ?? t;
+    const tt = this.tourTrain ?? t;
     const flips = (b: number) =>
       [this.pFlips + b * this.flipBytes, this.pFlipStarts + b * this.flipStartBytes, this.pFlipOk + b * this.lanes * 4, this.flipCap] as const;
     for (let b = 0; b < this.blocks; b++) {
