@@ -169,10 +169,11 @@ napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
   float* dz = c.perSample(9, a.n);
   float* D = c.perUnit(10, a.w);
   const int cap = c.capacity(14);
+  // Capacity 0: no lists (their starts and scratch are not allocated and never touched).
   int32_t* fl = c.flips(11, cap);
-  int32_t* fo = c.flipStarts(12, a.n);
+  int32_t* fo = cap ? c.flipStarts(12, a.n) : nullptr;
   int32_t* ok = c.i32(13, c.k->lanes);
-  int32_t* prev = c.i32(15, a.w);
+  int32_t* prev = cap ? c.i32(15, a.w) : nullptr;
   void* mk = c.masks(16, a.n, a.w);
   if (c.failed) return nullptr;
   ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, mk); });
@@ -197,18 +198,22 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   float* E = c.perUnit(13, w);
   const int cap = c.capacity(17);
   const int32_t* fl = c.flips(14, cap);
-  const int32_t* fo = c.flipStarts(15, n);
+  const int32_t* fo = cap ? c.flipStarts(15, n) : nullptr;
   const int32_t* ok = c.i32(16, c.k->lanes);
-  double* tab = c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes);
-  float* perLaneN = c.f32(19, 3 * int64_t{n} * c.k->lanes);
-  float* perLaneW = c.f32(20, 9 * int64_t{w} * c.k->lanes);
-  double* Ed = c.f64(21, int64_t{w} * 12);
+  double* tab = cap ? c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes) : nullptr;
+  float* perLaneN = cap ? c.f32(19, 3 * int64_t{n} * c.k->lanes) : nullptr;
+  float* perLaneW = cap ? c.f32(20, 9 * int64_t{w} * c.k->lanes) : nullptr;
+  double* Ed = cap ? c.f64(21, int64_t{w} * 12) : nullptr;
   const void* mk = c.masks(22, n, w);
   if (c.failed) return nullptr;
   // The flip lists are the prep's output; a lane's entries must stay inside its list and name a unit (checked here
   // so that a stale or foreign buffer is an error, not a stray read).
   for (int l = 0; !c.failed && l < c.k->lanes; l++) {
     if (!ok[l]) continue;
+    if (!cap) {
+      c.fail("fast native kernel: a lane takes flip lists of capacity 0");
+      break;
+    }
     const int32_t* o = fo + int64_t{l} * (n + 2);
     if (o[0] != 0 || o[n + 1] > cap) c.fail("fast native kernel: a flip list is out of range");
     for (int mu = 0; !c.failed && mu <= n; mu++) if (o[mu + 1] < o[mu]) c.fail("fast native kernel: a flip list is out of order");
