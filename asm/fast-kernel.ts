@@ -360,7 +360,7 @@ export function hvpPrepBlock(
 // unit) pairs. Along the tour M is a running sum that changes only where a mask flips, and E_j is a sum of prefix
 // sums of q taken where unit j's mask flips: per lane O(flips + samples) instead of O(samples x units). Both run in
 // float64, lane by lane, in the order of the flip lists, so a lane's numbers depend on its own trial only; a lane
-// whose flips do not fit its list (cap entries, 0 for small training sets) runs the masked sums.
+// whose flips do not fit its list (cap entries, 0 for narrow layers) runs the masked sums.
 
 // A 3 x 3 term in float64 is three groups, one per input i = (x0, x1, 1), of its classes c = 0, 1, 2 and a zero (two
 // f64x2 each): Rz = (M_0 x0 + M_1 x1) + M_2 group by group.
@@ -426,7 +426,7 @@ function termsOf(E: usize, w: i32, tab: usize): void {
   }
 }
 
-/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (f32; vb01,
+/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (f32, 3 n + 1; vb01,
  * vb2z: the lane's Vb2 and a zero). */
 function forwardAlong(tab: usize, fl: usize, fo: usize, x: usize, vb01: v128, vb2z: v128, n: i32, r: usize): void {
   let a0 = f64x2.splat(0), b0 = f64x2.splat(0), a1 = f64x2.splat(0), b1 = f64x2.splat(0), a2 = f64x2.splat(0), b2 = f64x2.splat(0);
@@ -502,11 +502,11 @@ function momentsAlong(fl: usize, fo: usize, x: usize, s: usize, n: i32, w: i32, 
   }
 }
 
-/** rows v128 of the lane layout into (toLanes = false: out of) lane-major rows m[l * rows + row], lanes with ok[l]. */
-function laneMajor(v: usize, rows: i32, ok: usize, m: usize, toLanes: bool): void {
+/** rows v128 of the lane layout into (toLanes = false: out of) lane-major rows m[l * stride + row], lanes with ok[l]. */
+function laneMajor(v: usize, rows: i32, ok: usize, m: usize, stride: i32, toLanes: bool): void {
   for (let l = 0; l < 4; l++) {
     if (!load<i32>(ok + (<usize>l) * 4)) continue;
-    const ml = m + (<usize>(l * rows)) * 4;
+    const ml = m + (<usize>(l * stride)) * 4;
     for (let r = 0; r < rows; r++) {
       const at = v + (<usize>r) * V + (<usize>l) * 4;
       if (toLanes) store<f32>(ml + (<usize>r) * 4, load<f32>(at));
@@ -634,10 +634,10 @@ export function hvpCachedBlock(
         tab + (<usize>(2 * w * l)) * ROW, fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x,
         f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + lo)), 1, <f64>load<f32>(vb2 + V + lo)),
         f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + 2 * V + lo)), 1, 0.0), n,
-        perLaneN + (<usize>(3 * n * l)) * 4,
+        perLaneN + (<usize>((3 * n + 1) * l)) * 4,
       );
     }
-    laneMajor(rdz, 3 * n, ok, perLaneN, false);
+    laneMajor(rdz, 3 * n, ok, perLaneN, 3 * n + 1, false);
   }
   // s = (per-sample loss Hessian) Rz in place of Rz, summed into hb (the b2 part of the result).
   let hb0 = f32x4.splat(0), hb1 = f32x4.splat(0), hb2 = f32x4.splat(0);
@@ -673,15 +673,15 @@ export function hvpCachedBlock(
   v128.store(ob2, hb2, 32);
   if (masked) momentsOf(th, x, n, w, rdz, E);
   if (along) {
-    laneMajor(rdz, 3 * n, ok, perLaneN, true);
+    laneMajor(rdz, 3 * n, ok, perLaneN, 3 * n + 1, true);
     for (let l = 0; l < 4; l++) {
       if (!load<i32>(ok + (<usize>l) * 4)) continue;
       momentsAlong(
-        fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN + (<usize>(3 * n * l)) * 4, n, w, Ed,
+        fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN + (<usize>((3 * n + 1) * l)) * 4, n, w, Ed,
         perLaneW + (<usize>(9 * w * l)) * 4,
       );
     }
-    laneMajor(E, 9 * w, ok, perLaneW, false);
+    laneMajor(E, 9 * w, ok, perLaneW, 9 * w, false);
   }
   for (let j = 0; j < w; j++) {
     const pj = th + (<usize>j) * V;

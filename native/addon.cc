@@ -201,7 +201,7 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   const int32_t* fo = cap ? c.flipStarts(15, n) : nullptr;
   const int32_t* ok = c.i32(16, c.k->lanes);
   double* tab = cap ? c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes) : nullptr;
-  float* perLaneN = cap ? c.f32(19, 3 * int64_t{n} * c.k->lanes) : nullptr;
+  float* perLaneN = cap ? c.f32(19, (3 * int64_t{n} + 1) * c.k->lanes) : nullptr;
   float* perLaneW = cap ? c.f32(20, 9 * int64_t{w} * c.k->lanes) : nullptr;
   double* Ed = cap ? c.f64(21, int64_t{w} * 12) : nullptr;
   const void* mk = c.masks(22, n, w);

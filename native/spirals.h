@@ -232,14 +232,16 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
 // flips; a product then costs per lane O(flips + samples) instead of O(samples x units). Both sums run in float64
 // (a running sum of +-A_j over thousands of flips, differences of prefix sums), lane by lane, in the order of the
 // flip lists, so every lane's numbers depend on its own trial only (never on the lane count or its block mates).
-// A lane whose flips do not fit its list (cap entries, 0 for small training sets) runs the masked sums below instead.
+// A lane whose flips do not fit its list (cap entries, 0 for narrow layers) runs the masked sums below instead.
 // A 3 x 3 term in float64 is three 4-vectors, one per input i = (x0, x1, 1), holding its classes c = 0, 1, 2 and a
 // zero: the running sum's Rz = (M_0 x0 + M_1 x1) + M_2 is then two products and two adds of 4-vectors. GCC vector
 // types: elementwise IEEE operations, so the same numbers as the wasm kernel's f64x2 pairs.
 constexpr int kRow = 12;
 typedef double D4 __attribute__((vector_size(32)));
 typedef double D4u __attribute__((vector_size(32), aligned(8)));
+typedef float F4 __attribute__((vector_size(16)));
 typedef float F4u __attribute__((vector_size(16), aligned(4)));
+typedef long long I4 __attribute__((vector_size(32)));
 inline D4 load4(const double* p) { return *reinterpret_cast<const D4u*>(p); }
 inline void store4(double* p, D4 v) { *reinterpret_cast<D4u*>(p) = v; }
 
@@ -325,8 +327,8 @@ inline void termsOf(const float* E, int w, double* tab) {
   }
 }
 
-/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (vb: the
- * lane's Vb2 and a zero). */
+/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (3 n + 1
+ * floats; vb: the lane's Vb2 and a zero). */
 inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, D4 vb, int n, float* r) {
   D4 m0 = {}, m1 = {}, m2 = {};
   for (int mu = 0; mu < n; mu++) {
@@ -338,9 +340,8 @@ inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo
     }
     const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
     const D4 rz = ((m0 * x0 + m1 * x1) + m2) + vb;
-    r[mu * 3] = static_cast<float>(rz[0]);
-    r[mu * 3 + 1] = static_cast<float>(rz[1]);
-    r[mu * 3 + 2] = static_cast<float>(rz[2]);
+    // Four floats: the fourth lands on the next sample's first (rewritten there; r has one to spare at the end).
+    *reinterpret_cast<F4u*>(r + mu * 3) = __builtin_convertvector(rz, F4);
   }
 }
 
@@ -349,44 +350,44 @@ inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo
 inline void momentsAlong(const int32_t* fl, const int32_t* fo, const float* x, const float* s, int n, int w, double* Ed,
                          float* e) {
   for (int k = 0; k < w * kRow; k++) Ed[k] = 0.0;
-  // Q: the sum of xt_i s over the samples before mu, and -Q: a unit off at mu adds Q, one on at mu adds -Q (the
-  // same numbers as subtracting Q: a - b is a + (-b)), chosen by the flip's low bit.
-  D4 q[2][3] = {};
+  // Q: the sum of xt_i s over the samples before mu. A unit off at mu adds Q, one on at mu adds -Q (its sign bit
+  // flipped: the same numbers as subtracting Q, a - b being a + (-b)), chosen by the flip's low bit.
+  static const I4 kSign[2] = {{INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}, {0, 0, 0, 0}};
+  D4 q0 = {}, q1 = {}, q2 = {};
   for (int mu = 0; mu <= n; mu++) {
     for (int f = fo[mu]; f < fo[mu + 1]; f++) {
       double* ej = Ed + (fl[f] >> 1) * kRow;
-      const D4* add = q[fl[f] & 1];
-      store4(ej, load4(ej) + add[0]);
-      store4(ej + 4, load4(ej + 4) + add[1]);
-      store4(ej + 8, load4(ej + 8) + add[2]);
+      const I4 sign = kSign[fl[f] & 1];
+      store4(ej, load4(ej) + reinterpret_cast<D4>(reinterpret_cast<I4>(q0) ^ sign));
+      store4(ej + 4, load4(ej + 4) + reinterpret_cast<D4>(reinterpret_cast<I4>(q1) ^ sign));
+      store4(ej + 8, load4(ej + 8) + reinterpret_cast<D4>(reinterpret_cast<I4>(q2) ^ sign));
     }
     if (mu == n) break;
     const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
     const D4 sv = {s[mu * 3], s[mu * 3 + 1], s[mu * 3 + 2], 0.0};
-    q[1][0] += x0 * sv;
-    q[1][1] += x1 * sv;
-    q[1][2] += sv;
-    for (int i = 0; i < 3; i++) q[0][i] = -q[1][i];
+    q0 += x0 * sv;
+    q1 += x1 * sv;
+    q2 += sv;
   }
   for (int j = 0; j < w; j++)
     for (int i = 0; i < 3; i++)
       for (int c = 0; c < 3; c++) e[j * 9 + i * 3 + c] = static_cast<float>(Ed[j * kRow + i * 4 + c]);
 }
 
-/** rows vectors of the lane layout (v[row * L + l]) into and out of lane-major rows (m[l * rows + row]), lanes with
- * ok[l] only. */
-inline void toLaneMajor(const float* v, int rows, const int32_t* ok, float* m) {
-  for (int l = 0; l < L; l++) {
-    if (!ok[l]) continue;
-    float* ml = m + static_cast<int64_t>(l) * rows;
-    for (int r = 0; r < rows; r++) ml[r] = v[r * L + l];
-  }
-}
-inline void fromLaneMajor(const float* m, int rows, const int32_t* ok, float* v) {
-  for (int l = 0; l < L; l++) {
-    if (!ok[l]) continue;
-    const float* ml = m + static_cast<int64_t>(l) * rows;
-    for (int r = 0; r < rows; r++) v[r * L + l] = ml[r];
+/** rows vectors of the lane layout (v[row * L + l]) into and out of lane-major rows (m[l * stride + row]), lanes with
+ * ok[l] only; in tiles of 64 rows, so that a tile's vectors stay in L1 while every lane visits them. */
+template <bool kToLanes>
+inline void laneMajor(float* v, int rows, const int32_t* ok, float* m, int stride) {
+  for (int r0 = 0; r0 < rows; r0 += 64) {
+    const int r1 = rows - r0 < 64 ? rows : r0 + 64;
+    for (int l = 0; l < L; l++) {
+      if (!ok[l]) continue;
+      float* ml = m + static_cast<int64_t>(l) * stride;
+      for (int r = r0; r < r1; r++) {
+        if (kToLanes) ml[r] = v[r * L + l];
+        else v[r * L + l] = ml[r];
+      }
+    }
   }
 }
 
@@ -482,7 +483,7 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
 
 /** out = H v for one block from the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by the
  * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneN,
- * perLaneW: n * 3 and w * 9 floats per lane. */
+ * perLaneW: 3 n + 1 and 9 w floats per lane. */
 inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                            int ce, const int32_t* y, const float* pp, const float* D, const S::Bits* mk, float* rdz,
                            float* E, const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,
@@ -550,9 +551,9 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
       if (!ok[l]) continue;
       const D4 vb = {vb2[l], vb2[L + l], vb2[2 * L + l], 0.0};
       forwardAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, vb, n,
-                   perLaneN + static_cast<int64_t>(l) * 3 * n);
+                   perLaneN + static_cast<int64_t>(l) * (3 * n + 1));
     }
-    fromLaneMajor(perLaneN, 3 * n, ok, rdz);
+    laneMajor<false>(rdz, 3 * n, ok, perLaneN, 3 * n + 1);
   }
   // s = (per-sample loss Hessian) Rz in place of Rz, summed into hb (the b2 part of the result).
   F hb0 = zero, hb1 = zero, hb2 = zero;
@@ -588,12 +589,12 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2 + 2 * L, hb2);
   if (masked) momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
   if (along) {
-    toLaneMajor(rdz, 3 * n, ok, perLaneN);
+    laneMajor<true>(rdz, 3 * n, ok, perLaneN, 3 * n + 1);
     for (int l = 0; l < L; l++) {
-      if (ok[l]) momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN + static_cast<int64_t>(l) * 3 * n, n, w, Ed,
+      if (ok[l]) momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN + static_cast<int64_t>(l) * (3 * n + 1), n, w, Ed,
                               perLaneW + static_cast<int64_t>(l) * 9 * w);
     }
-    fromLaneMajor(perLaneW, 9 * w, ok, E);
+    laneMajor<false>(E, 9 * w, ok, perLaneW, 9 * w);
   }
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;

@@ -65,7 +65,7 @@ interface SpiralsExports {
   ): void;
   /**
    * out = H v of a block from its cache. Scratch: rdz, E; per lane tab (2 w rows of FLIP_ROW float64), perLaneN
-   * (n * 3 float32), perLaneW (w * 9 float32); Ed (w rows of FLIP_ROW float64).
+   * (3 n + 1 float32), perLaneW (9 w float32); Ed (w rows of FLIP_ROW float64).
    */
   hvpCachedBlock(
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
@@ -274,21 +274,22 @@ function mseWeighting(loss: LossName): MseWeighting {
 const FLIP_ROW = 12;
 
 /**
- * Training sets of fewer samples take the masked sums only (flip lists of capacity 0). Measured on the spirals (K = 16,
- * docs/performance.md): at 300 points (masks change at a 44th of the pairs) the tour's product costs 1.26 training
- * steps on AVX-512 against 1.11 for the masked sums, and building the lists adds half a step to each cache fill; at
- * 3,000 points (a 90th) it costs 0.52 against 0.86. (In wasm the tour wins at both: 0.57 against 1.5 steps at 300.)
+ * Layers of fewer hidden units take the masked sums only (flip lists of capacity 0). Measured on the spirals (K = 16,
+ * AVX-512, docs/performance.md; a measurement's 10.5 products and a fill, in training steps, masked sums -> tour):
+ * w 100: 12.7 -> 12.5 at 300 points, 11.0 -> 7.2 at 1,050, 10.0 -> 5.5 at 3,000; w 300 and 1000 at 300 points:
+ * 11.4 -> 8.9, 12.1 -> 8.9; but w 20-30: 7.7 -> 8.4 at 3,000 points, 7.4 -> 7.1 at 9,000, and w 24: 8.0 -> 8.9 at
+ * 1,050 (a tour's cost per sample, about 60 vector operations per lane, is what the masked sums spend on 50 units).
  */
-export const FLIP_MIN_POINTS = 1024;
+export const FLIP_MIN_UNITS = 64;
 
 /**
- * Entries of a lane's flip list (native/spirals.h flipsOf) for n samples and w units: 0 below FLIP_MIN_POINTS, else
- * room for masks changing at an eighth of the (sample, unit) pairs (a 90th on the spirals at 3,000 points; where
- * they change more often the masked sums cost about as much), at most 2^20 (4 MiB per lane). A function of n and w
- * alone, so whether a trial takes the flip path does not depend on the machine, the lane count or its block mates.
+ * Entries of a lane's flip list (native/spirals.h flipsOf) for n samples and w units: 0 below FLIP_MIN_UNITS, else
+ * room for masks changing at an eighth of the (sample, unit) pairs (a 44th to a 90th on the spirals; where they change
+ * more often the masked sums cost about as much), at most 2^20 (4 MiB per lane). A function of n and w alone, so
+ * whether a trial takes the tour does not depend on the machine, the lane count or its block mates.
  */
 export function flipCapacity(n: number, w: number): number {
-  return n < FLIP_MIN_POINTS ? 0 : Math.min(Math.ceil((n * w) / 8) + w, 2 ** 20);
+  return w < FLIP_MIN_UNITS ? 0 : Math.min(Math.ceil((n * w) / 8) + w, 2 ** 20);
 }
 
 /** Bytes of wasm linear memory at most (32-bit addresses: 65536 pages of 64 KiB). */
@@ -479,7 +480,7 @@ class FastKernel implements PackKernel {
     this.pFlipOk = take(Kb * LANES * 4);
     this.pPrev = take(tourOn ? width * 4 : 0);
     this.pTab = take(tourOn ? 2 * width * FLIP_ROW * 8 * LANES : 0);
-    this.pPerLaneN = take(tourOn ? 3 * train.n * 4 * LANES : 0);
+    this.pPerLaneN = take(tourOn ? (3 * train.n + 1) * 4 * LANES : 0);
     this.pPerLaneW = take(tourOn ? 9 * width * 4 * LANES : 0);
     this.pEd = take(tourOn ? width * FLIP_ROW * 8 : 0);
     this.pE = take(this.cacheBytesW);
