@@ -93,7 +93,11 @@ describe('live instability monitor', () => {
     expect(m.live.trials % 4).toBe(0); // whole packs
     expect(m.total.top.length).toBeGreaterThan(0);
     expect(m.total.top[0].label).toBe('dce w=8 lr=10 T=40 A=5'); // the unstable cell, not lr 0.05
-    expect(m.total.top.find((c) => c.label.includes('lr=0.05'))?.crossings ?? 0).toBe(0);
+    // lr 0.05 reaches 2/eta too, but late and barely (progressive sharpening: seeds 2, 3 and 6 from step 129,000 to
+    // 397,000 of 400,000, lambda_max eta / 2 at most 1.15), so its count by now depends on how far its packs got; its
+    // peak stays below the unstable cell's (above 2.3 for every seed from the first sample on).
+    expect(m.total.top.find((c) => c.label.includes('lr=0.05'))?.maxEos ?? 0).toBeLessThan(1.5);
+    expect(m.total.top[0].maxEos).toBeGreaterThan(2);
     expect(live.markdown).toContain('**Instability**');
     expect(live.markdown).toMatch(/\| above 2\/η now \| training now \| crossed 2\/η \|/);
     expect(live.markdown).toContain('| dce w=8 lr=10 T=40 A=5 |');
