@@ -274,22 +274,26 @@ function mseWeighting(loss: LossName): MseWeighting {
 const FLIP_ROW = 12;
 
 /**
- * Layers of fewer hidden units take the masked sums only (flip lists of capacity 0). Measured on the spirals (K = 16,
- * AVX-512, docs/performance.md; a measurement's 10.5 products and a fill, in training steps, masked sums -> tour):
- * w 100: 12.7 -> 12.5 at 300 points, 11.0 -> 7.2 at 1,050, 10.0 -> 5.5 at 3,000; w 300 and 1000 at 300 points:
- * 11.4 -> 8.9, 12.1 -> 8.9; but w 20-30: 7.7 -> 8.4 at 3,000 points, 7.4 -> 7.1 at 9,000, and w 24: 8.0 -> 8.9 at
- * 1,050 (a tour's cost per sample, about 60 vector operations per lane, is what the masked sums spend on 50 units).
+ * Where the products run along the sample tour: training sets of FLIP_MIN_POINTS samples or more, layers of
+ * FLIP_MIN_UNITS units or more (elsewhere flip lists of capacity 0: the masked sums). Measured on the spirals (K = 16,
+ * AVX-512, docs/performance.md "Products along a sample tour"): a lane's masks change at about a 25th of the (sample,
+ * unit) pairs along the tour at 300 points and a 93rd at 3,000 (in training runs), and the tour's product is cheaper
+ * than the masked sums from about a 40th: at 300 points it cost as much (w 100) or a little less (w 1000) per
+ * measurement, its lists half a step more per fill, so +69% -> +80% (R1 ce) and +59% -> +56% (R2 ce) in training
+ * runs; at 3,000 points +43% -> +33%. Narrow layers lose at every size (w 20-30: a tour's cost per sample, about 60
+ * vector operations per lane, is what the masked sums spend on 50 units).
  */
+export const FLIP_MIN_POINTS = 1024;
 export const FLIP_MIN_UNITS = 64;
 
 /**
- * Entries of a lane's flip list (native/spirals.h flipsOf) for n samples and w units: 0 below FLIP_MIN_UNITS, else
- * room for masks changing at an eighth of the (sample, unit) pairs (a 44th to a 90th on the spirals; where they change
- * more often the masked sums cost about as much), at most 2^20 (4 MiB per lane). A function of n and w alone, so
- * whether a trial takes the tour does not depend on the machine, the lane count or its block mates.
+ * Entries of a lane's flip list (native/spirals.h flipsOf) for n samples and w units: 0 outside the sizes above, else
+ * room for masks changing at a 32nd of the (sample, unit) pairs (a lane whose masks change more often runs the masked
+ * sums, as cheap there), at most 2^20 (4 MiB per lane). A function of n and w alone, so whether a trial takes the
+ * tour does not depend on the machine, the lane count or its block mates.
  */
 export function flipCapacity(n: number, w: number): number {
-  return w < FLIP_MIN_UNITS ? 0 : Math.min(Math.ceil((n * w) / 8) + w, 2 ** 20);
+  return n < FLIP_MIN_POINTS || w < FLIP_MIN_UNITS ? 0 : Math.min(Math.ceil((n * w) / 32) + w, 2 ** 20);
 }
 
 /** Bytes of wasm linear memory at most (32-bit addresses: 65536 pages of 64 KiB). */

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { engineOf, engineVersions } from '../../core/engines/index.js';
 import { createFastKernelOn, fastBackendOf, fastIsaFor, fastNative, fastWasmCandidates, flipCapacity, type FastIsa } from '../../core/engines/fast-kernel.js';
-import type { KernelInit, PackKernel } from '../../core/kernel.js';
+import type { KernelData, KernelInit, PackKernel } from '../../core/kernel.js';
 import { defaultDatasetSpec, makeSpirals } from '../../core/data.js';
 import { paramCount } from '../../core/model.js';
 import { createRng } from '../../core/prng.js';
@@ -148,6 +148,36 @@ describe('native fast kernel', () => {
   it.each(TOUR_CASES)('1,050 points (products along the sample tour), width %i, %i trials, %s family: bit-identical to wasm', async (width, K, family) => {
     expect(flipCapacity(big.train.n, width)).toBeGreaterThan(0);
     const init = initOf(width, K, family, 7 * width + K, big);
+    const want = exercise(await createFastKernelOn('wasm')(copy(init)), K);
+    for (const isa of isas()) {
+      const got = exercise(await createFastKernelOn(isa)(copy(init)), K);
+      for (const key of Object.keys(want)) expectSame(got[key], want[key], `${isa}: ${key}`);
+    }
+  });
+
+  it('blocks mixing lanes along the tour and lanes whose masks change too often for it: bit-identical to wasm', async () => {
+    // 1,050 points on two rows 0.001 apart, 0.0019 apart along them: the tour zigzags between the rows. Even trials'
+    // units sit between the rows (a = 1000 x1 - 0.5 + small), so every unit's mask changes at every step of the tour
+    // and their lists overflow (they run the masked sums); odd trials are random (the tour).
+    const n = 1050;
+    const zigzag: KernelData = {
+      x: Float64Array.from({ length: 2 * n }, (_, i) => (i % 2 === 0 ? -1 + (0.0019 * i) / 2 : ((i - 1) / 2) % 2 === 1 ? 0.001 : 0)),
+      y: Int32Array.from({ length: n }, (_, mu) => mu % 3),
+      n, d: 2, classes: C,
+    };
+    const width = 64;
+    const K = 16;
+    expect(flipCapacity(n, width)).toBeGreaterThan(0);
+    const init = initOf(width, K, 'ce', 9, { train: zigzag, validation: zigzag });
+    init.trials.forEach((t, k) => {
+      if (k % 2 === 1) return;
+      const rng = createRng(k, 'test/fast-native-zigzag');
+      for (let j = 0; j < width; j++) {
+        t.theta[j] = 0.01 * rng.normal(); // W1 row 0 (x0)
+        t.theta[width + j] = 1000; // W1 row 1 (x1)
+        t.theta[2 * width + j] = -0.5 + 0.05 * rng.normal(); // b1
+      }
+    });
     const want = exercise(await createFastKernelOn('wasm')(copy(init)), K);
     for (const isa of isas()) {
       const got = exercise(await createFastKernelOn(isa)(copy(init)), K);
