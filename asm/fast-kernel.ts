@@ -315,10 +315,10 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
 // E: about the work of one training step.
 
 /** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128), the flip lists fl / fo / ok
- * of flipsOf (prev: scratch of w i32). */
+ * of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane). */
 export function hvpPrepBlock(
   th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize,
-  fl: usize, fo: usize, ok: usize, cap: i32, prev: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, prev: usize, ppl: usize,
 ): void {
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
   for (let mu = 0; mu < n; mu++) {
@@ -351,6 +351,7 @@ export function hvpPrepBlock(
   }
   momentsOf(th, x, n, w, dz, D);
   flipsOf(th, x, n, w, fl, fo, ok, cap, prev);
+  if (ce) laneMajor(pp, 3 * n, ok, ppl, 3 * n, true); // the lanes along the tour read their p one lane at a time
 }
 
 // ---- Products along a sample tour (the flip path; native/spirals.h has the same code for 8 and 16 lanes) -----------
@@ -365,6 +366,8 @@ export function hvpPrepBlock(
 // A 3 x 3 term in float64 is three groups, one per input i = (x0, x1, 1), of its classes c = 0, 1, 2 and a zero (two
 // f64x2 each): Rz = (M_0 x0 + M_1 x1) + M_2 group by group.
 const ROW: usize = 96; // bytes of a term
+const LANE_OM = memory.data(36); // one lane's weight table om[y * 3 + c] (f32)
+const LANE_HB = memory.data(12); // one lane's b2 part of the result (f32)
 /** The flip lists of a block: for lane l, fl[l * cap + ...] (i32) holds 2 j + (1 if unit j was on) for every unit j
  * whose mask differs between samples mu - 1 and mu (all off before sample 0 and after sample n - 1), positions
  * mu = 0..n in order, units in order within a position; fo[l * (n + 2) + mu] is the start of position mu, fo[.. + n +
@@ -426,10 +429,17 @@ function termsOf(E: usize, w: i32, tab: usize): void {
   }
 }
 
-/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (f32, 3 n + 1; vb01,
- * vb2z: the lane's Vb2 and a zero). */
-function forwardAlong(tab: usize, fl: usize, fo: usize, x: usize, vb01: v128, vb2z: v128, n: i32, r: usize): void {
+/** One lane's R-forward pass along the tour, Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c, and the per-sample loss Hessian
+ * on it (the masked sums' tail, the same f32 operations lane by lane): s(mu) into s[mu * 3 + c] (f32, 3 n + 1), their
+ * sum into hb (3 f32). vb01, vb2z: the lane's Vb2 and a zero; pp: the lane's softmax p (lane-major, ce family); om:
+ * the lane's weight table (om[y * 3 + c], f32). */
+function forwardAlong(
+  tab: usize, fl: usize, fo: usize, x: usize, y: usize, vb01: v128, vb2z: v128, n: i32, ce: i32, pp: usize, om: usize,
+  s: usize, hb: usize,
+): void {
+  const invN = <f32>(1.0 / <f64>n);
   let a0 = f64x2.splat(0), b0 = f64x2.splat(0), a1 = f64x2.splat(0), b1 = f64x2.splat(0), a2 = f64x2.splat(0), b2 = f64x2.splat(0);
+  let h0: f32 = 0, h1: f32 = 0, h2: f32 = 0;
   for (let mu = 0; mu < n; mu++) {
     const end = load<i32>(fo + (<usize>(mu + 1)) * 4);
     for (let e = load<i32>(fo + (<usize>mu) * 4); e < end; e++) {
@@ -445,11 +455,33 @@ function forwardAlong(tab: usize, fl: usize, fo: usize, x: usize, vb01: v128, vb
     const x1 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8, 4));
     const r01 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(a0, x0), f64x2.mul(a1, x1)), a2), vb01);
     const r2z = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(b0, x0), f64x2.mul(b1, x1)), b2), vb2z);
-    const rp = r + (<usize>mu) * 12;
-    store<f32>(rp, <f32>f64x2.extract_lane(r01, 0));
-    store<f32>(rp, <f32>f64x2.extract_lane(r01, 1), 4);
-    store<f32>(rp, <f32>f64x2.extract_lane(r2z, 0), 8);
+    const r0 = <f32>f64x2.extract_lane(r01, 0), r1 = <f32>f64x2.extract_lane(r01, 1), r2 = <f32>f64x2.extract_lane(r2z, 0);
+    const o = om + (<usize>load<i32>(y + (<usize>mu) * 4)) * 12;
+    let s0: f32, s1: f32, s2: f32;
+    if (ce) {
+      const gy = load<f32>(o) * invN;
+      const p = pp + (<usize>mu) * 12;
+      const p0 = load<f32>(p), p1 = load<f32>(p, 4), p2 = load<f32>(p, 8);
+      const pr = (p0 * r0 + p1 * r1) + p2 * r2;
+      s0 = gy * (p0 * (r0 - pr));
+      s1 = gy * (p1 * (r1 - pr));
+      s2 = gy * (p2 * (r2 - pr));
+    } else {
+      s0 = (load<f32>(o) * invN) * r0;
+      s1 = (load<f32>(o, 4) * invN) * r1;
+      s2 = (load<f32>(o, 8) * invN) * r2;
+    }
+    const sp = s + (<usize>mu) * 12;
+    store<f32>(sp, s0);
+    store<f32>(sp, s1, 4);
+    store<f32>(sp, s2, 8);
+    h0 += s0;
+    h1 += s1;
+    h2 += s2;
   }
+  store<f32>(hb, h0);
+  store<f32>(hb, h1, 4);
+  store<f32>(hb, h2, 8);
 }
 
 /** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c], f32) into e[j * 9 + i * 3
@@ -562,11 +594,11 @@ function laneMajor(v: usize, rows: i32, ok: usize, m: usize, stride: i32, toLane
 
 /** out = H v for one block, given the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by
  * the masked sums. rdz: scratch n * 3 v128; E: scratch w * 9 v128; tab: 2 w rows per lane, Ed: w rows (float64);
- * perLaneN, perLaneW: n * 3 and w * 9 f32 per lane. */
+ * perLaneN: 3 n + 1 f32, perLaneW: 9 w f32 per lane; ppl: the prep's lane-major p. */
 export function hvpCachedBlock(
   th: usize, v: usize, out: usize, om: usize,
   x: usize, n: i32, w: i32, ce: i32, y: usize, pp: usize, D: usize, rdz: usize, E: usize,
-  fl: usize, fo: usize, ok: usize, cap: i32, tab: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, tab: usize, ppl: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
 ): void {
   const wb = (<usize>w) * V;
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
@@ -626,22 +658,9 @@ export function hvpCachedBlock(
       v128.store(rp, f32x4.add(f32x4.add(f32x4.add(f32x4.mul(m20, x0), f32x4.mul(m21, x1)), m22), v128.load(vb2, 32)), 32);
     }
   }
-  if (along) {
-    for (let l = 0; l < 4; l++) {
-      if (!load<i32>(ok + (<usize>l) * 4)) continue;
-      const lo = (<usize>l) * 4;
-      forwardAlong(
-        tab + (<usize>(2 * w * l)) * ROW, fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x,
-        f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + lo)), 1, <f64>load<f32>(vb2 + V + lo)),
-        f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + 2 * V + lo)), 1, 0.0), n,
-        perLaneN + (<usize>((3 * n + 1) * l)) * 4,
-      );
-    }
-    laneMajor(rdz, 3 * n, ok, perLaneN, 3 * n + 1, false);
-  }
   // s = (per-sample loss Hessian) Rz in place of Rz, summed into hb (the b2 part of the result).
   let hb0 = f32x4.splat(0), hb1 = f32x4.splat(0), hb2 = f32x4.splat(0);
-  for (let mu = 0; mu < n; mu++) {
+  for (let mu = 0; masked && mu < n; mu++) {
     const sp = rdz + (<usize>mu) * 3 * V;
     const r0 = v128.load(sp), r1 = v128.load(sp, 16), r2 = v128.load(sp, 32);
     const yl = load<i32>(y + (<usize>mu) * 4);
@@ -672,17 +691,21 @@ export function hvpCachedBlock(
   v128.store(ob2, hb1, 16);
   v128.store(ob2, hb2, 32);
   if (masked) momentsOf(th, x, n, w, rdz, E);
-  if (along) {
-    laneMajor(rdz, 3 * n, ok, perLaneN, 3 * n + 1, true);
-    for (let l = 0; l < 4; l++) {
-      if (!load<i32>(ok + (<usize>l) * 4)) continue;
-      momentsAlong(
-        fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN + (<usize>((3 * n + 1) * l)) * 4, n, w, Ed,
-        perLaneW + (<usize>(9 * w * l)) * 4,
-      );
-    }
-    laneMajor(E, 9 * w, ok, perLaneW, 9 * w, false);
+  // Lanes along the tour: forward pass, tail and moments one lane at a time (s stays in perLaneN, 3 n + 1 f32).
+  for (let l = 0; along && l < 4; l++) {
+    if (!load<i32>(ok + (<usize>l) * 4)) continue;
+    const lo = (<usize>l) * 4;
+    for (let t = 0; t < 9; t++) store<f32>(LANE_OM + (<usize>t) * 4, load<f32>(om + (<usize>t) * V + lo));
+    forwardAlong(
+      tab + (<usize>(2 * w * l)) * ROW, fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, y,
+      f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + lo)), 1, <f64>load<f32>(vb2 + V + lo)),
+      f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + 2 * V + lo)), 1, 0.0), n, ce,
+      ppl + (<usize>(3 * n * l)) * 4, LANE_OM, perLaneN, LANE_HB,
+    );
+    for (let c = 0; c < 3; c++) store<f32>(ob2 + (<usize>c) * V + lo, load<f32>(LANE_HB + (<usize>c) * 4));
+    momentsAlong(fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN, n, w, Ed, perLaneW + (<usize>(9 * w * l)) * 4);
   }
+  if (along) laneMajor(E, 9 * w, ok, perLaneW, 9 * w, false);
   for (let j = 0; j < w; j++) {
     const pj = th + (<usize>j) * V;
     const vj = v + (<usize>j) * V;

@@ -160,9 +160,9 @@ napi_value EvalBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, mk)
+// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, mk)
 napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 17);
+  Call c(env, info, 18);
   if (c.failed) return nullptr;
   const Forward a(c);
   float* pp = c.perSample(8, a.n);
@@ -174,15 +174,17 @@ napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
   int32_t* fo = cap ? c.flipStarts(12, a.n) : nullptr;
   int32_t* ok = c.i32(13, c.k->lanes);
   int32_t* prev = cap ? c.i32(15, a.w) : nullptr;
-  void* mk = c.masks(16, a.n, a.w);
+  float* ppl = cap ? c.perSample(16, a.n) : nullptr;
+  void* mk = c.masks(17, a.n, a.w);
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, mk); });
+  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, mk); });
   return nullptr;
 }
 
-// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, perLaneN, perLaneW, Ed, mk)
+// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneN, perLaneW, Ed,
+//                mk)
 napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 23);
+  Call c(env, info, 24);
   if (c.failed) return nullptr;
   const int n = c.count(6), w = c.count(7);
   const float* th = c.params(1, w);
@@ -201,10 +203,11 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   const int32_t* fo = cap ? c.flipStarts(15, n) : nullptr;
   const int32_t* ok = c.i32(16, c.k->lanes);
   double* tab = cap ? c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes) : nullptr;
-  float* perLaneN = cap ? c.f32(19, (3 * int64_t{n} + 1) * c.k->lanes) : nullptr;
-  float* perLaneW = cap ? c.f32(20, 9 * int64_t{w} * c.k->lanes) : nullptr;
-  double* Ed = cap ? c.f64(21, int64_t{w} * 12) : nullptr;
-  const void* mk = c.masks(22, n, w);
+  const float* ppl = cap ? c.perSample(19, n) : nullptr;
+  float* perLaneN = cap ? c.f32(20, 3 * int64_t{n} + 1) : nullptr;
+  float* perLaneW = cap ? c.f32(21, 9 * int64_t{w} * c.k->lanes) : nullptr;
+  double* Ed = cap ? c.f64(22, int64_t{w} * 12) : nullptr;
+  const void* mk = c.masks(23, n, w);
   if (c.failed) return nullptr;
   // The flip lists are the prep's output; a lane's entries must stay inside its list and name a unit (checked here
   // so that a stale or foreign buffer is an error, not a stray read).
@@ -223,7 +226,9 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
     }
   }
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, perLaneN, perLaneW, Ed, mk); });
+  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneN, perLaneW, Ed,
+                                   mk);
+  });
   return nullptr;
 }
 

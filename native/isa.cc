@@ -9,15 +9,16 @@
 
 // The mask cache is S::Bits per sample and unit (spirals.h); the table's signature is ISA-neutral.
 static void hvpPrep(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, float* pp,
-                    float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev, void* mk) {
-  spirals::hvpPrepBlock(th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, static_cast<Simd::Bits*>(mk));
+                    float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev, float* ppl,
+                    void* mk) {
+  spirals::hvpPrepBlock(th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, static_cast<Simd::Bits*>(mk));
 }
 static void hvpCached(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w, int ce,
                       const int32_t* y, const float* pp, const float* D, float* rdz, float* E, const int32_t* fl,
-                      const int32_t* fo, const int32_t* ok, int cap, double* tab, float* perLaneN, float* perLaneW,
-                      double* Ed, const void* mk) {
+                      const int32_t* fo, const int32_t* ok, int cap, double* tab, const float* ppl, float* perLaneN,
+                      float* perLaneW, double* Ed, const void* mk) {
   spirals::hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, static_cast<const Simd::Bits*>(mk), rdz, E, fl, fo, ok,
-                          cap, tab, perLaneN, perLaneW, Ed);
+                          cap, tab, ppl, perLaneN, perLaneW, Ed);
 }
 
 extern const SpiralsKernels NATIVE_CAT(kernels_, NATIVE_ISA) = {

@@ -277,9 +277,12 @@ inline void flipsOf(const S::Bits* mk, int n, int w, int32_t* fl, int32_t* fo, i
       for (int l = 0; l < L; l++) {
         const __m512i bit = _mm512_set1_epi32(1 << l);
         const __mmask16 m = _mm512_mask_test_epi32_mask(in, flip, bit);
+        if (!m) continue;  // most lanes, most groups: a few flips in a hundred pairs
         const __m512i e = _mm512_mask_add_epi32(twice, _mm512_test_epi32_mask(was, bit), twice, _mm512_set1_epi32(1));
         if (count[l] + 16 <= cap) {
-          _mm512_mask_compressstoreu_epi32(fl + l * cap + count[l], m, e);
+          // Compressed in a register and stored whole (a compress-store to memory is microcoded, ~5x slower); the
+          // entries past the count are overwritten by the next ones or lie beyond the list's end.
+          _mm512_storeu_si512(fl + l * cap + count[l], _mm512_maskz_compress_epi32(m, e));
           count[l] += __builtin_popcount(m);
         } else {  // near the end of the list: one by one, counting past it
           int32_t es[16];
@@ -327,10 +330,15 @@ inline void termsOf(const float* E, int w, double* tab) {
   }
 }
 
-/** One lane's R-forward pass along the tour: Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c into r[mu * 3 + c] (3 n + 1
- * floats; vb: the lane's Vb2 and a zero). */
-inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, D4 vb, int n, float* r) {
+/** One lane's R-forward pass along the tour, Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c, and the per-sample loss
+ * Hessian on it (the masked sums' tail, the same float operations lane by lane): s(mu) into s[mu * 3 + c] (3 n + 1
+ * floats), their sum into hb. vb: the lane's Vb2 and a zero; pp: the lane's softmax p (lane-major, ce family); om:
+ * the lane's weight table om[y * 3 + c]. */
+inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, const int32_t* y, D4 vb,
+                         int n, int ce, const float* pp, const float* om, float* s, float* hb) {
+  const float invN = static_cast<float>(1.0 / static_cast<double>(n));
   D4 m0 = {}, m1 = {}, m2 = {};
+  float h0 = 0.0f, h1 = 0.0f, h2 = 0.0f;
   for (int mu = 0; mu < n; mu++) {
     for (int e = fo[mu]; e < fo[mu + 1]; e++) {
       const double* t = tab + fl[e] * kRow;
@@ -339,10 +347,31 @@ inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo
       m2 += load4(t + 8);
     }
     const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
-    const D4 rz = ((m0 * x0 + m1 * x1) + m2) + vb;
-    // Four floats: the fourth lands on the next sample's first (rewritten there; r has one to spare at the end).
-    *reinterpret_cast<F4u*>(r + mu * 3) = __builtin_convertvector(rz, F4);
+    const F4 r = __builtin_convertvector(((m0 * x0 + m1 * x1) + m2) + vb, F4);
+    const float* o = om + y[mu] * 3;
+    float s0, s1, s2;
+    if (ce) {
+      const float gy = o[0] * invN;
+      const float* p = pp + mu * 3;
+      const float pr = (p[0] * r[0] + p[1] * r[1]) + p[2] * r[2];
+      s0 = gy * (p[0] * (r[0] - pr));
+      s1 = gy * (p[1] * (r[1] - pr));
+      s2 = gy * (p[2] * (r[2] - pr));
+    } else {
+      s0 = (o[0] * invN) * r[0];
+      s1 = (o[1] * invN) * r[1];
+      s2 = (o[2] * invN) * r[2];
+    }
+    s[mu * 3] = s0;
+    s[mu * 3 + 1] = s1;
+    s[mu * 3 + 2] = s2;
+    h0 += s0;
+    h1 += s1;
+    h2 += s2;
   }
+  hb[0] = h0;
+  hb[1] = h1;
+  hb[2] = h2;
 }
 
 /** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c]) into e[j * 9 + i * 3 + c]
@@ -377,14 +406,15 @@ inline void momentsAlong(const int32_t* fl, const int32_t* fo, const float* x, c
 /** rows vectors of the lane layout (v[row * L + l]) into and out of lane-major rows (m[l * stride + row]), lanes with
  * ok[l] only; in tiles of 64 rows, so that a tile's vectors stay in L1 while every lane visits them. */
 template <bool kToLanes>
-inline void laneMajor(float* v, int rows, const int32_t* ok, float* m, int stride) {
+inline void laneMajor(std::conditional_t<kToLanes, const float*, float*> v, int rows, const int32_t* ok,
+                      std::conditional_t<kToLanes, float*, const float*> m, int stride) {
   for (int r0 = 0; r0 < rows; r0 += 64) {
     const int r1 = rows - r0 < 64 ? rows : r0 + 64;
     for (int l = 0; l < L; l++) {
       if (!ok[l]) continue;
-      float* ml = m + static_cast<int64_t>(l) * stride;
+      const auto ml = m + static_cast<int64_t>(l) * stride;
       for (int r = r0; r < r1; r++) {
-        if (kToLanes) ml[r] = v[r * L + l];
+        if constexpr (kToLanes) ml[r] = v[r * L + l];
         else v[r * L + l] = ml[r];
       }
     }
@@ -445,10 +475,11 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
 }
 
 /** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks), the flip
- * lists fl / fo / ok of flipsOf (prev: scratch of w int32). */
+ * lists fl / fo / ok of flipsOf (prev: scratch of w int32) and, for the lanes with lists, p lane-major in ppl (3 n
+ * floats per lane). */
 inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
                          float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
-                         S::Bits* mk) {
+                         float* ppl, S::Bits* mk) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
   for (int mu = 0; mu < n; mu++) {
     F z0, z1, z2;
@@ -479,15 +510,16 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
   }
   momentsOf<true>(th, x, n, w, dz, nullptr, mk, D);
   flipsOf(mk, n, w, fl, fo, ok, cap, prev);
+  if (ce) laneMajor<true>(pp, 3 * n, ok, ppl, 3 * n);  // the lanes along the tour read their p one lane at a time
 }
 
 /** out = H v for one block from the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by the
- * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneN,
- * perLaneW: 3 n + 1 and 9 w floats per lane. */
+ * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneN:
+ * 3 n + 1 floats, perLaneW: 9 w floats per lane; ppl: the prep's lane-major p. */
 inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                            int ce, const int32_t* y, const float* pp, const float* D, const S::Bits* mk, float* rdz,
                            float* E, const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,
-                           float* perLaneN, float* perLaneW, double* Ed) {
+                           const float* ppl, float* perLaneN, float* perLaneW, double* Ed) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
   const F zero = S::splat(0.0f);
   const float* vb2 = v + 6 * w * L;
@@ -546,18 +578,9 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
     for (; mu + NS <= n; mu += NS) sweep(mu, std::integral_constant<int, NS>());
     for (; mu < n; mu++) sweep(mu, std::integral_constant<int, 1>());
   }
-  if (along) {
-    for (int l = 0; l < L; l++) {
-      if (!ok[l]) continue;
-      const D4 vb = {vb2[l], vb2[L + l], vb2[2 * L + l], 0.0};
-      forwardAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, vb, n,
-                   perLaneN + static_cast<int64_t>(l) * (3 * n + 1));
-    }
-    laneMajor<false>(rdz, 3 * n, ok, perLaneN, 3 * n + 1);
-  }
   // s = (per-sample loss Hessian) Rz in place of Rz, summed into hb (the b2 part of the result).
   F hb0 = zero, hb1 = zero, hb2 = zero;
-  for (int mu = 0; mu < n; mu++) {
+  for (int mu = 0; masked && mu < n; mu++) {
     float* sp = rdz + mu * 3 * L;
     const F r0 = S::load(sp), r1 = S::load(sp + L), r2 = S::load(sp + 2 * L);
     const int32_t yl = y[mu];
@@ -588,14 +611,18 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
   if (masked) momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
-  if (along) {
-    laneMajor<true>(rdz, 3 * n, ok, perLaneN, 3 * n + 1);
-    for (int l = 0; l < L; l++) {
-      if (ok[l]) momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN + static_cast<int64_t>(l) * (3 * n + 1), n, w, Ed,
-                              perLaneW + static_cast<int64_t>(l) * 9 * w);
-    }
-    laneMajor<false>(E, 9 * w, ok, perLaneW, 9 * w);
+  // Lanes along the tour: forward pass, tail and moments one lane at a time (s stays in perLaneN, 3 n + 1 floats).
+  for (int l = 0; along && l < L; l++) {
+    if (!ok[l]) continue;
+    const D4 vb = {vb2[l], vb2[L + l], vb2[2 * L + l], 0.0};
+    float omL[9], hb[3];
+    for (int t = 0; t < 9; t++) omL[t] = om[t * L + l];
+    forwardAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, y, vb, n, ce,
+                 ppl + static_cast<int64_t>(l) * 3 * n, omL, perLaneN, hb);
+    for (int c = 0; c < 3; c++) ob2[c * L + l] = hb[c];
+    momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN, n, w, Ed, perLaneW + static_cast<int64_t>(l) * 9 * w);
   }
+  if (along) laneMajor<false>(E, 9 * w, ok, perLaneW, 9 * w);
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;
     const float* vj = v + j * L;

@@ -55,22 +55,23 @@ interface SpiralsExports {
   evalBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, out: number): void;
   /**
    * The hvp's cache at the block's parameters, its samples in tour order (sampleTour): per sample and unit terms,
-   * and the flip lists fl / fo / ok of native/spirals.h `flipsOf` (cap entries per lane; prev: scratch of w int32).
+   * the flip lists fl / fo / ok of native/spirals.h `flipsOf` (cap entries per lane; prev: scratch of w int32) and,
+   * for the lanes with lists, p lane-major in ppl.
    * `mk`: the native kernels' mask cache (Machine.maskBytes per sample and unit); the wasm kernels recompute
    * their masks and declare no such parameter (a wasm export ignores extra arguments).
    */
   hvpPrepBlock(
     th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number,
-    fl: number, fo: number, ok: number, cap: number, prev: number, mk: number,
+    fl: number, fo: number, ok: number, cap: number, prev: number, ppl: number, mk: number,
   ): void;
   /**
-   * out = H v of a block from its cache. Scratch: rdz, E; per lane tab (2 w rows of FLIP_ROW float64), perLaneN
-   * (3 n + 1 float32), perLaneW (9 w float32); Ed (w rows of FLIP_ROW float64).
+   * out = H v of a block from its cache (ppl: the prep's lane-major p). Scratch: rdz, E; per lane tab (2 w rows of
+   * FLIP_ROW float64) and perLaneW (9 w float32); perLaneN (3 n + 1 float32), Ed (w rows of FLIP_ROW float64).
    */
   hvpCachedBlock(
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
     y: number, pp: number, D: number, rdz: number, E: number, fl: number, fo: number, ok: number, cap: number,
-    tab: number, perLaneN: number, perLaneW: number, Ed: number, mk: number,
+    tab: number, ppl: number, perLaneN: number, perLaneW: number, Ed: number, mk: number,
   ): void;
 }
 
@@ -403,6 +404,7 @@ class FastKernel implements PackKernel {
   private readonly flipStartBytes: number;
   private readonly pPrev: number;
   private readonly pTab: number;
+  private readonly pCachePL: number;
   private readonly pPerLaneN: number;
   private readonly pPerLaneW: number;
   private readonly pEd: number;
@@ -484,7 +486,8 @@ class FastKernel implements PackKernel {
     this.pFlipOk = take(Kb * LANES * 4);
     this.pPrev = take(tourOn ? width * 4 : 0);
     this.pTab = take(tourOn ? 2 * width * FLIP_ROW * 8 * LANES : 0);
-    this.pPerLaneN = take(tourOn ? (3 * train.n + 1) * 4 * LANES : 0);
+    this.pCachePL = take(tourOn ? Kb * this.cacheBytesN : 0);
+    this.pPerLaneN = take(tourOn ? (3 * train.n + 1) * 4 : 0);
     this.pPerLaneW = take(tourOn ? 9 * width * 4 * LANES : 0);
     this.pEd = take(tourOn ? width * FLIP_ROW * 8 : 0);
     this.pE = take(this.cacheBytesW);
@@ -675,7 +678,7 @@ class FastKernel implements PackKernel {
       ex.hvpPrepBlock(
         this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, tt.px, tt.py, tt.n, this.w, this.ce,
         this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
-        ...flips(b), this.pPrev, this.pCacheMask + b * this.cacheBytesMask,
+        ...flips(b), this.pPrev, this.pCachePL + b * this.cacheBytesN, this.pCacheMask + b * this.cacheBytesMask,
       );
       this.cacheReady[b] = 1;
     }
@@ -685,7 +688,8 @@ class FastKernel implements PackKernel {
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
         this.pOm + b * this.omBytes, tt.px, tt.n, this.w, this.ce, tt.py,
         this.pCacheP + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW, this.pRdz, this.pE,
-        ...flips(b), this.pTab, this.pPerLaneN, this.pPerLaneW, this.pEd, this.pCacheMask + b * this.cacheBytesMask,
+        ...flips(b), this.pTab, this.pCachePL + b * this.cacheBytesN, this.pPerLaneN, this.pPerLaneW, this.pEd,
+        this.pCacheMask + b * this.cacheBytesMask,
       );
     }
     return this.readPacked(this.pVout, run);
