@@ -315,10 +315,11 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
 // E: about the work of one training step.
 
 /** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128), the flip lists fl / fo / ok
- * of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane). */
+ * of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane); perLaneN,
+ * perLaneW, Ed: hvpCachedBlock's scratch. */
 export function hvpPrepBlock(
   th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize,
-  fl: usize, fo: usize, ok: usize, cap: i32, prev: usize, ppl: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, prev: usize, ppl: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
 ): void {
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
   for (let mu = 0; mu < n; mu++) {
@@ -349,9 +350,20 @@ export function hvpPrepBlock(
       v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 32), invN), f32x4.sub(z2, onehot(yl, 2))), 32);
     }
   }
-  momentsOf(th, x, n, w, dz, D);
   flipsOf(th, x, n, w, fl, fo, ok, cap, prev);
-  if (ce) laneMajor(pp, 3 * n, ok, ppl, 3 * n, true); // the lanes along the tour read their p one lane at a time
+  const ok0 = load<i32>(ok), ok1 = load<i32>(ok, 4), ok2 = load<i32>(ok, 8), ok3 = load<i32>(ok, 12);
+  const along = ok0 || ok1 || ok2 || ok3;
+  // D: by the masked sums where a lane needs them, along the tour for the others (as the products' E).
+  if (!(ok0 && ok1 && ok2 && ok3)) momentsOf(th, x, n, w, dz, D);
+  for (let l = 0; along && l < 4; l++) {
+    if (!load<i32>(ok + (<usize>l) * 4)) continue;
+    for (let r = 0; r < 3 * n; r++) store<f32>(perLaneN + (<usize>r) * 4, load<f32>(dz + (<usize>r) * V + (<usize>l) * 4));
+    momentsAlong(fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN, n, w, Ed, perLaneW + (<usize>(9 * w * l)) * 4);
+  }
+  if (along) {
+    laneMajor(D, 9 * w, ok, perLaneW, 9 * w, false);
+    if (ce) laneMajor(pp, 3 * n, ok, ppl, 3 * n, true); // the lanes along the tour read their p one lane at a time
+  }
 }
 
 // ---- Products along a sample tour (the flip path; native/spirals.h has the same code for 8 and 16 lanes) -----------

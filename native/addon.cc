@@ -95,7 +95,7 @@ struct Call {
     if (v < 0 || v > (int64_t{1} << 24)) fail("fast native kernel: a size is out of range");
     return static_cast<int>(v);
   }
-  /** A block's flip lists (spirals.h flipsOf): cap entries per lane, and n + 2 starts per lane. */
+  /** A block's flip lists (spirals.h FlipLists): cap entries per lane, and n + 2 starts per lane. */
   int32_t* flips(size_t i, int cap) { return i32(i, int64_t{cap} * k->lanes); }
   int32_t* flipStarts(size_t i, int n) { return i32(i, (int64_t{n} + 2) * k->lanes); }
   const float* inputs(size_t i, int n) { return f32(i, 2 * int64_t{n}); }
@@ -160,9 +160,9 @@ napi_value EvalBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, mk)
+// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, perLaneN, perLaneW, Ed, mk)
 napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 18);
+  Call c(env, info, 21);
   if (c.failed) return nullptr;
   const Forward a(c);
   float* pp = c.perSample(8, a.n);
@@ -175,9 +175,14 @@ napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
   int32_t* ok = c.i32(13, c.k->lanes);
   int32_t* prev = cap ? c.i32(15, a.w) : nullptr;
   float* ppl = cap ? c.perSample(16, a.n) : nullptr;
-  void* mk = c.masks(17, a.n, a.w);
+  float* perLaneN = cap ? c.f32(17, 3 * int64_t{a.n} + 1) : nullptr;
+  float* perLaneW = cap ? c.f32(18, 9 * int64_t{a.w} * c.k->lanes) : nullptr;
+  double* Ed = cap ? c.f64(19, int64_t{a.w} * 12) : nullptr;
+  void* mk = c.masks(20, a.n, a.w);
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, mk); });
+  ieee([&] {
+    c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, perLaneN, perLaneW, Ed, mk);
+  });
   return nullptr;
 }
 

@@ -10,8 +10,9 @@
 // The mask cache is S::Bits per sample and unit (spirals.h); the table's signature is ISA-neutral.
 static void hvpPrep(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, float* pp,
                     float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev, float* ppl,
-                    void* mk) {
-  spirals::hvpPrepBlock(th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, static_cast<Simd::Bits*>(mk));
+                    float* perLaneN, float* perLaneW, double* Ed, void* mk) {
+  spirals::hvpPrepBlock(th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, perLaneN, perLaneW, Ed,
+                        static_cast<Simd::Bits*>(mk));
 }
 static void hvpCached(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w, int ce,
                       const int32_t* y, const float* pp, const float* D, float* rdz, float* E, const int32_t* fl,

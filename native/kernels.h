@@ -12,7 +12,7 @@ struct SpiralsKernels {
   void (*evalBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, double* out);
   void (*hvpPrepBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
                        float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
-                       float* ppl, void* mk);
+                       float* ppl, float* perLaneN, float* perLaneW, double* Ed, void* mk);
   void (*hvpCachedBlock)(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                          int ce, const int32_t* y, const float* pp, const float* D, float* rdz, float* E,
                          const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,

@@ -68,8 +68,8 @@ inline void scaleF64(double* p, int vectors, double s) {
   for (int i = 0; i < L * vectors; i++) p[i] *= s;
 }
 
-/** Logits of sample (x0, x1): b2 + sum_j relu(W1t_j . xt) W2_j, units in order. */
-inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2) {
+/** Logits of sample (x0, x1): b2 + sum_j relu(W1t_j . xt) W2_j, units in order; unit(j, a) sees each pre-activation. */
+inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2, [[maybe_unused]] auto unit) {
   const float* b2 = th + 6 * w * L;
   z0 = S::load(b2);
   z1 = S::load(b2 + L);
@@ -78,11 +78,15 @@ inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2) {
   const float* q = th + 3 * w * L;
   for (int j = 0; j < w; j++, p += L, q += 3 * L) {
     const F a = S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L));
+    unit(j, a);
     const F h = S::relu(a);
     z0 = S::add(z0, S::mul(h, S::load(q)));
     z1 = S::add(z1, S::mul(h, S::load(q + L)));
     z2 = S::add(z2, S::mul(h, S::load(q + 2 * L)));
   }
+}
+inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2) {
+  logits(th, w, x0, x1, z0, z1, z2, [](int, F) {});
 }
 
 inline void stepBlock(float* th, float* grad, const float* lr, const int32_t* act, const float* om, const float* x,
@@ -248,67 +252,40 @@ inline void store4(double* p, D4 v) { *reinterpret_cast<D4u*>(p) = v; }
 /** The flip lists of a block: for lane l, fl[l * cap + ...] holds 2 j + (1 if unit j was on) for every unit j whose
  * mask differs between samples mu - 1 and mu (all off before sample 0 and after sample n - 1), positions mu = 0..n
  * in order, units in order within a position; fo[l * (n + 2) + mu] is the start of position mu in it, fo[.. + n + 1]
- * its end; ok[l] = 1 where the lane's list fits in cap. From the mask cache mk (unit-major), position by position
- * (prev: the masks at the previous one, w int32); the wasm kernel builds the same lists from a_j. */
-inline void flipsOf(const S::Bits* mk, int n, int w, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev) {
-  if (cap == 0) {  // no lists (core/engines/fast-kernel.ts flipCapacity)
-    for (int l = 0; l < L; l++) ok[l] = 0;
-    return;
-  }
+ * its end; ok[l] = 1 where the lane's list fits in cap. Built while the fill's forward pass makes the masks: at(mu)
+ * before sample mu's units, unit(j, bits) for each of them in order, finish() after the last sample (prev: the masks at
+ * the previous sample, w int32). The wasm kernel builds the same lists from the same masks. */
+struct FlipLists {
+  int32_t* fl;
+  int32_t* fo;
+  int32_t* ok;
+  int cap, n, w;
+  int32_t* prev;
   int32_t count[L] = {};
-  for (int j = 0; j < w; j++) prev[j] = 0;
-  for (int mu = 0; mu <= n; mu++) {
+
+  void at(int mu) {
+    if (mu == 0)
+      for (int j = 0; j < w; j++) prev[j] = 0;
     for (int l = 0; l < L; l++) fo[l * (n + 2) + mu] = count[l];
-#if defined(__AVX512F__)
-    // 16 units at a time: their masks gathered from mk, each lane's flipped units compress-stored into its list.
-    const __m512i unit = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    for (int j = 0; j < w; j += 16) {
-      const __mmask16 in = w - j >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (w - j)) - 1);
-      const __m512i units = _mm512_add_epi32(unit, _mm512_set1_epi32(j));
-      const __m512i was = _mm512_maskz_loadu_epi32(in, prev + j);
-      __m512i now = _mm512_setzero_si512();
-      if (mu < n) {
-        const __m512i at = _mm512_add_epi32(_mm512_mullo_epi32(units, _mm512_set1_epi32(n)), _mm512_set1_epi32(mu));
-        now = _mm512_and_si512(_mm512_mask_i32gather_epi32(now, in, at, mk, 2), _mm512_set1_epi32(0xFFFF));
-      }
-      _mm512_mask_storeu_epi32(prev + j, in, now);
-      const __m512i flip = _mm512_xor_si512(was, now);
-      const __m512i twice = _mm512_add_epi32(units, units);
-      for (int l = 0; l < L; l++) {
-        const __m512i bit = _mm512_set1_epi32(1 << l);
-        const __mmask16 m = _mm512_mask_test_epi32_mask(in, flip, bit);
-        if (!m) continue;  // most lanes, most groups: a few flips in a hundred pairs
-        const __m512i e = _mm512_mask_add_epi32(twice, _mm512_test_epi32_mask(was, bit), twice, _mm512_set1_epi32(1));
-        if (count[l] + 16 <= cap) {
-          // Compressed in a register and stored whole (a compress-store to memory is microcoded, ~5x slower); the
-          // entries past the count are overwritten by the next ones or lie beyond the list's end.
-          _mm512_storeu_si512(fl + l * cap + count[l], _mm512_maskz_compress_epi32(m, e));
-          count[l] += __builtin_popcount(m);
-        } else {  // near the end of the list: one by one, counting past it
-          int32_t es[16];
-          _mm512_storeu_si512(es, e);
-          for (uint32_t f = m; f != 0; f &= f - 1, count[l]++) if (count[l] < cap) fl[l * cap + count[l]] = es[__builtin_ctz(f)];
-        }
-      }
-    }
-#else
-    for (int j = 0; j < w; j++) {
-      const uint32_t was = static_cast<uint32_t>(prev[j]);
-      const uint32_t now = mu < n ? mk[j * n + mu] : 0u;
-      prev[j] = static_cast<int32_t>(now);
-      for (uint32_t f = was ^ now; f != 0; f &= f - 1) {
-        const int l = __builtin_ctz(f);
-        const int32_t at = count[l]++;
-        if (at < cap) fl[l * cap + at] = 2 * j + static_cast<int32_t>((was >> l) & 1u);
-      }
-    }
-#endif
   }
-  for (int l = 0; l < L; l++) {
-    fo[l * (n + 2) + n + 1] = count[l];
-    ok[l] = count[l] <= cap ? 1 : 0;
+  void unit(int j, uint32_t now) {
+    const uint32_t was = static_cast<uint32_t>(prev[j]);
+    prev[j] = static_cast<int32_t>(now);
+    for (uint32_t f = was ^ now; f != 0; f &= f - 1) {
+      const int l = __builtin_ctz(f);
+      const int32_t e = count[l]++;
+      if (e < cap) fl[l * cap + e] = 2 * j + static_cast<int32_t>((was >> l) & 1u);
+    }
   }
-}
+  void finish() {
+    at(n);
+    for (int j = 0; j < w; j++) unit(j, 0u);
+    for (int l = 0; l < L; l++) {
+      fo[l * (n + 2) + n + 1] = count[l];
+      ok[l] = count[l] <= cap ? 1 : 0;
+    }
+  }
+};
 
 /** The terms +A_j (row 2 j) and -A_j (row 2 j + 1) of every lane l into tab + l * 2 w kRow: float64 of the float
  * A_j(c, i) of E (w * 9 vectors at c * 3 + i, the masked sums' layout) at i * 4 + c. */
@@ -475,15 +452,23 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
 }
 
 /** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks), the flip
- * lists fl / fo / ok of flipsOf (prev: scratch of w int32) and, for the lanes with lists, p lane-major in ppl (3 n
- * floats per lane). */
+ * lists fl / fo / ok of FlipLists (prev: scratch of w int32) and, for the lanes with lists, p lane-major in ppl (3 n
+ * floats per lane). perLaneN, perLaneW, Ed: hvpCachedBlock's scratch. */
 inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
                          float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
-                         float* ppl, S::Bits* mk) {
+                         float* ppl, float* perLaneN, float* perLaneW, double* Ed, S::Bits* mk) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+  const F zero = S::splat(0.0f);
+  FlipLists lists{fl, fo, ok, cap, n, w, prev};
   for (int mu = 0; mu < n; mu++) {
     F z0, z1, z2;
-    logits(th, w, S::splat(x[2 * mu]), S::splat(x[2 * mu + 1]), z0, z1, z2);
+    if (cap) lists.at(mu);
+    // The masks of the cache, and the flip lists along the way.
+    logits(th, w, S::splat(x[2 * mu]), S::splat(x[2 * mu + 1]), z0, z1, z2, [&](int j, F a) {
+      const S::Bits m = S::bits(S::gt(a, zero));
+      mk[j * n + mu] = m;
+      if (cap) lists.unit(j, m);
+    });
     const int32_t yl = y[mu];
     float* dp = dz + mu * 3 * L;
     if (ce) {
@@ -508,9 +493,25 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
       S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(z2, onehot(yl, 2))));
     }
   }
-  momentsOf<true>(th, x, n, w, dz, nullptr, mk, D);
-  flipsOf(mk, n, w, fl, fo, ok, cap, prev);
-  if (ce) laneMajor<true>(pp, 3 * n, ok, ppl, 3 * n);  // the lanes along the tour read their p one lane at a time
+  bool masked = cap == 0, along = false;  // as in hvpCachedBlock
+  if (cap) {
+    lists.finish();
+    for (int l = 0; l < L; l++) {
+      masked = masked || !ok[l];
+      along = along || ok[l];
+    }
+  }
+  // D: by the masked sums where a lane needs them, along the tour for the others (as the products' E).
+  if (masked) momentsOf<false>(th, x, n, w, dz, mk, nullptr, D);
+  for (int l = 0; along && l < L; l++) {
+    if (!ok[l]) continue;
+    for (int r = 0; r < 3 * n; r++) perLaneN[r] = dz[r * L + l];
+    momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN, n, w, Ed, perLaneW + static_cast<int64_t>(l) * 9 * w);
+  }
+  if (along) {
+    laneMajor<false>(D, 9 * w, ok, perLaneW, 9 * w);
+    if (ce) laneMajor<true>(pp, 3 * n, ok, ppl, 3 * n);  // the lanes along the tour read their p one lane at a time
+  }
 }
 
 /** out = H v for one block from the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by the

@@ -55,14 +55,15 @@ interface SpiralsExports {
   evalBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, out: number): void;
   /**
    * The hvp's cache at the block's parameters, its samples in tour order (sampleTour): per sample and unit terms,
-   * the flip lists fl / fo / ok of native/spirals.h `flipsOf` (cap entries per lane; prev: scratch of w int32) and,
-   * for the lanes with lists, p lane-major in ppl.
+   * the flip lists fl / fo / ok of native/spirals.h `FlipLists` (cap entries per lane; prev: scratch of w int32) and,
+   * for the lanes with lists, p lane-major in ppl (perLaneN, perLaneW, Ed: hvpCachedBlock's scratch).
    * `mk`: the native kernels' mask cache (Machine.maskBytes per sample and unit); the wasm kernels recompute
    * their masks and declare no such parameter (a wasm export ignores extra arguments).
    */
   hvpPrepBlock(
     th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number,
-    fl: number, fo: number, ok: number, cap: number, prev: number, ppl: number, mk: number,
+    fl: number, fo: number, ok: number, cap: number, prev: number, ppl: number, perLaneN: number, perLaneW: number,
+    Ed: number, mk: number,
   ): void;
   /**
    * out = H v of a block from its cache (ppl: the prep's lane-major p). Scratch: rdz, E; per lane tab (2 w rows of
@@ -288,7 +289,7 @@ export const FLIP_MIN_POINTS = 1024;
 export const FLIP_MIN_UNITS = 64;
 
 /**
- * Entries of a lane's flip list (native/spirals.h flipsOf) for n samples and w units: 0 outside the sizes above, else
+ * Entries of a lane's flip list (native/spirals.h FlipLists) for n samples and w units: 0 outside the sizes above, else
  * room for masks changing at a 32nd of the (sample, unit) pairs (a lane whose masks change more often runs the masked
  * sums, as cheap there), at most 2^20 (4 MiB per lane). A function of n and w alone, so whether a trial takes the
  * tour does not depend on the machine, the lane count or its block mates.
@@ -678,7 +679,8 @@ class FastKernel implements PackKernel {
       ex.hvpPrepBlock(
         this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, tt.px, tt.py, tt.n, this.w, this.ce,
         this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
-        ...flips(b), this.pPrev, this.pCachePL + b * this.cacheBytesN, this.pCacheMask + b * this.cacheBytesMask,
+        ...flips(b), this.pPrev, this.pCachePL + b * this.cacheBytesN, this.pPerLaneN, this.pPerLaneW, this.pEd,
+        this.pCacheMask + b * this.cacheBytesMask,
       );
       this.cacheReady[b] = 1;
     }
