@@ -69,7 +69,8 @@ inline void scaleF64(double* p, int vectors, double s) {
 }
 
 /** Logits of sample (x0, x1): b2 + sum_j relu(W1t_j . xt) W2_j, units in order; unit(j, a) sees each pre-activation. */
-inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2, [[maybe_unused]] auto unit) {
+template <class Unit>
+inline void logits(const float* th, int w, F x0, F x1, F& z0, F& z1, F& z2, Unit unit) {
   const float* b2 = th + 6 * w * L;
   z0 = S::load(b2);
   z1 = S::load(b2 + L);
@@ -307,22 +308,32 @@ inline void termsOf(const float* E, int w, double* tab) {
   }
 }
 
-/** One lane's R-forward pass along the tour, Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c, and the per-sample loss
- * Hessian on it (the masked sums' tail, the same float operations lane by lane): s(mu) into s[mu * 3 + c] (3 n + 1
- * floats), their sum into hb. vb: the lane's Vb2 and a zero; pp: the lane's softmax p (lane-major, ce family); om:
- * the lane's weight table om[y * 3 + c]. */
-inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, const int32_t* y, D4 vb,
-                         int n, int ce, const float* pp, const float* om, float* s, float* hb) {
+/** One lane's product along the tour, in one pass over its positions: the R-forward pass Rz_c(mu) = sum_i xt_i
+ * M(c, i) + Vb2_c, the per-sample loss Hessian on it (the masked sums' tail, the same float operations lane by lane),
+ * s(mu), summed into hb, and the moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c (as momentsAlong: a flip at mu adds
+ * -+ the sum of xt_i s over the samples before mu) into e[j * 9 + i * 3 + c]. vb: the lane's Vb2 and a zero; pp: the
+ * lane's softmax p (lane-major, ce family); om: the lane's weight table om[y * 3 + c]; Ed: scratch of w rows. */
+inline void productAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, const int32_t* y, D4 vb,
+                         int n, int w, int ce, const float* pp, const float* om, double* Ed, float* e, float* hb) {
+  static const I4 kSign[2] = {{INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}, {0, 0, 0, 0}};
   const float invN = static_cast<float>(1.0 / static_cast<double>(n));
-  D4 m0 = {}, m1 = {}, m2 = {};
+  for (int k = 0; k < w * kRow; k++) Ed[k] = 0.0;
+  D4 m0 = {}, m1 = {}, m2 = {};  // M at mu
+  D4 q0 = {}, q1 = {}, q2 = {};  // Q: the sum of xt_i s over the samples before mu
   float h0 = 0.0f, h1 = 0.0f, h2 = 0.0f;
-  for (int mu = 0; mu < n; mu++) {
-    for (int e = fo[mu]; e < fo[mu + 1]; e++) {
-      const double* t = tab + fl[e] * kRow;
+  for (int mu = 0; mu <= n; mu++) {
+    for (int f = fo[mu]; f < fo[mu + 1]; f++) {
+      const double* t = tab + fl[f] * kRow;
       m0 += load4(t);
       m1 += load4(t + 4);
       m2 += load4(t + 8);
+      double* ej = Ed + (fl[f] >> 1) * kRow;
+      const I4 sign = kSign[fl[f] & 1];
+      store4(ej, load4(ej) + reinterpret_cast<D4>(reinterpret_cast<I4>(q0) ^ sign));
+      store4(ej + 4, load4(ej + 4) + reinterpret_cast<D4>(reinterpret_cast<I4>(q1) ^ sign));
+      store4(ej + 8, load4(ej + 8) + reinterpret_cast<D4>(reinterpret_cast<I4>(q2) ^ sign));
     }
+    if (mu == n) break;
     const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
     const F4 r = __builtin_convertvector(((m0 * x0 + m1 * x1) + m2) + vb, F4);
     const float* o = om + y[mu] * 3;
@@ -339,16 +350,20 @@ inline void forwardAlong(const double* tab, const int32_t* fl, const int32_t* fo
       s1 = (o[1] * invN) * r[1];
       s2 = (o[2] * invN) * r[2];
     }
-    s[mu * 3] = s0;
-    s[mu * 3 + 1] = s1;
-    s[mu * 3 + 2] = s2;
     h0 += s0;
     h1 += s1;
     h2 += s2;
+    const D4 sv = {s0, s1, s2, 0.0};
+    q0 += x0 * sv;
+    q1 += x1 * sv;
+    q2 += sv;
   }
   hb[0] = h0;
   hb[1] = h1;
   hb[2] = h2;
+  for (int j = 0; j < w; j++)
+    for (int i = 0; i < 3; i++)
+      for (int c = 0; c < 3; c++) e[j * 9 + i * 3 + c] = static_cast<float>(Ed[j * kRow + i * 4 + c]);
 }
 
 /** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c]) into e[j * 9 + i * 3 + c]
@@ -515,12 +530,12 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
 }
 
 /** out = H v for one block from the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by the
- * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneN:
- * 3 n + 1 floats, perLaneW: 9 w floats per lane; ppl: the prep's lane-major p. */
+ * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneW:
+ * 9 w floats per lane; ppl: the prep's lane-major p. */
 inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                            int ce, const int32_t* y, const float* pp, const float* D, const S::Bits* mk, float* rdz,
                            float* E, const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,
-                           const float* ppl, float* perLaneN, float* perLaneW, double* Ed) {
+                           const float* ppl, float* perLaneW, double* Ed) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
   const F zero = S::splat(0.0f);
   const float* vb2 = v + 6 * w * L;
@@ -612,16 +627,15 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
   if (masked) momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
-  // Lanes along the tour: forward pass, tail and moments one lane at a time (s stays in perLaneN, 3 n + 1 floats).
+  // Lanes along the tour, one at a time.
   for (int l = 0; along && l < L; l++) {
     if (!ok[l]) continue;
     const D4 vb = {vb2[l], vb2[L + l], vb2[2 * L + l], 0.0};
     float omL[9], hb[3];
     for (int t = 0; t < 9; t++) omL[t] = om[t * L + l];
-    forwardAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, y, vb, n, ce,
-                 ppl + static_cast<int64_t>(l) * 3 * n, omL, perLaneN, hb);
+    productAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, y, vb, n, w, ce,
+                 ppl + static_cast<int64_t>(l) * 3 * n, omL, Ed, perLaneW + static_cast<int64_t>(l) * 9 * w, hb);
     for (int c = 0; c < 3; c++) ob2[c * L + l] = hb[c];
-    momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN, n, w, Ed, perLaneW + static_cast<int64_t>(l) * 9 * w);
   }
   if (along) laneMajor<false>(E, 9 * w, ok, perLaneW, 9 * w);
   for (int j = 0; j < w; j++) {
