@@ -373,7 +373,7 @@ export function hvpPrepBlock(
 // unit) pairs. Along the tour M is a running sum that changes only where a mask flips, and E_j is a sum of prefix
 // sums of q taken where unit j's mask flips: per lane O(flips + samples) instead of O(samples x units). Both run in
 // float64, lane by lane, in the order of the flip lists, so a lane's numbers depend on its own trial only; a lane
-// whose flips do not fit its list (cap entries, 0 for small sets and narrow layers) runs the masked sums.
+// whose flips do not fit its list (cap entries, 0 for small problems and narrow layers) runs the masked sums.
 
 // A 3 x 3 term in float64 is three groups, one per input i = (x0, x1, 1), of its classes c = 0, 1, 2 and a zero (two
 // f64x2 each): Rz = (M_0 x0 + M_1 x1) + M_2 group by group.

@@ -237,7 +237,7 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
 // flips; a product then costs per lane O(flips + samples) instead of O(samples x units). Both sums run in float64
 // (a running sum of +-A_j over thousands of flips, differences of prefix sums), lane by lane, in the order of the
 // flip lists, so every lane's numbers depend on its own trial only (never on the lane count or its block mates).
-// A lane whose flips do not fit its list (cap entries, 0 for small sets and narrow layers) runs the masked sums below instead.
+// A lane whose flips do not fit its list (cap entries, 0 for small problems and narrow layers) runs the masked sums below instead.
 // A 3 x 3 term in float64 is three 4-vectors, one per input i = (x0, x1, 1), holding its classes c = 0, 1, 2 and a
 // zero: the running sum's Rz = (M_0 x0 + M_1 x1) + M_2 is then two products and two adds of 4-vectors. GCC vector
 // types: elementwise IEEE operations, so the same numbers as the wasm kernel's f64x2 pairs.

@@ -276,26 +276,26 @@ function mseWeighting(loss: LossName): MseWeighting {
 const FLIP_ROW = 12;
 
 /**
- * Where the products run along the sample tour: training sets of FLIP_MIN_POINTS samples or more, layers of
- * FLIP_MIN_UNITS units or more (elsewhere flip lists of capacity 0: the masked sums). Measured on the spirals (K = 16,
- * AVX-512, docs/performance.md "Products along a sample tour"): a lane's masks change at about a 25th of the (sample,
- * unit) pairs along the tour at 300 points and a 93rd at 3,000 (in training runs), and the tour's product is cheaper
- * than the masked sums from about a 40th: at 300 points it cost as much (w 100) or a little less (w 1000) per
- * measurement, its lists half a step more per fill, so +69% -> +80% (R1 ce) and +59% -> +56% (R2 ce) in training
- * runs; at 3,000 points +43% -> +33%. Narrow layers lose at every size (w 20-30: a tour's cost per sample, about 60
- * vector operations per lane, is what the masked sums spend on 50 units).
+ * Where the products run along the sample tour: layers of FLIP_MIN_UNITS units or more whose training set has
+ * FLIP_MIN_PAIRS (sample, unit) pairs or more (elsewhere flip lists of capacity 0: the masked sums). Measured on the
+ * spirals in training runs (K = 16, AVX-512, `sharpness-overhead.js --steps 500`, docs/performance.md "Products along
+ * a sample tour"): a lane's masks change at about a 25th of the pairs along the tour at 300 points and a 93rd at
+ * 3,000; sharpness every 25 steps, masked sums -> tour, ce / dce: R1 (300 points, w 100, 30,000 pairs) +68% / +128%
+ * -> +70% / +131%; R2 (w 1000, 300,000 pairs) +63% / +124% -> +56% / +108%; R3 (3,000 points, w 100) +43% / +86% ->
+ * +27% / +53%. Narrow layers lose at every size (micro-benchmarks at w 20-30: a tour's cost per sample is what the
+ * masked sums spend on about 50 units).
  */
-export const FLIP_MIN_POINTS = 1024;
 export const FLIP_MIN_UNITS = 64;
+export const FLIP_MIN_PAIRS = 100_000;
 
 /**
  * Entries of a lane's flip list (native/spirals.h FlipLists) for n samples and w units: 0 outside the sizes above, else
- * room for masks changing at a 32nd of the (sample, unit) pairs (a lane whose masks change more often runs the masked
- * sums, as cheap there), at most 2^20 (4 MiB per lane). A function of n and w alone, so whether a trial takes the
- * tour does not depend on the machine, the lane count or its block mates.
+ * room for masks changing at an eighth of the pairs (a lane whose masks change more often runs the masked sums, as
+ * cheap there), at most 2^20 (4 MiB per lane). A function of n and w alone, so whether a trial takes the tour does
+ * not depend on the machine, the lane count or its block mates.
  */
 export function flipCapacity(n: number, w: number): number {
-  return n < FLIP_MIN_POINTS || w < FLIP_MIN_UNITS ? 0 : Math.min(Math.ceil((n * w) / 32) + w, 2 ** 20);
+  return w < FLIP_MIN_UNITS || n * w < FLIP_MIN_PAIRS ? 0 : Math.min(Math.ceil((n * w) / 8) + w, 2 ** 20);
 }
 
 /** Bytes of wasm linear memory at most (32-bit addresses: 65536 pages of 64 KiB). */
