@@ -315,8 +315,8 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
 // E: about the work of one training step.
 
 /** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128), the flip lists fl / fo / ok
- * of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane); perLaneN,
- * perLaneW, Ed: hvpCachedBlock's scratch. */
+ * of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane). Scratch:
+ * perLaneN (3 n f32), and hvpCachedBlock's perLaneW and Ed. */
 export function hvpPrepBlock(
   th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize,
   fl: usize, fo: usize, ok: usize, cap: i32, prev: usize, ppl: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
@@ -441,28 +441,51 @@ function termsOf(E: usize, w: i32, tab: usize): void {
   }
 }
 
-/** One lane's R-forward pass along the tour, Rz_c(mu) = sum_i xt_i M(c, i) + Vb2_c, and the per-sample loss Hessian
- * on it (the masked sums' tail, the same f32 operations lane by lane): s(mu) into s[mu * 3 + c] (f32, 3 n + 1), their
- * sum into hb (3 f32). vb01, vb2z: the lane's Vb2 and a zero; pp: the lane's softmax p (lane-major, ce family); om:
- * the lane's weight table (om[y * 3 + c], f32). */
-function forwardAlong(
-  tab: usize, fl: usize, fo: usize, x: usize, y: usize, vb01: v128, vb2z: v128, n: i32, ce: i32, pp: usize, om: usize,
-  s: usize, hb: usize,
+/** One lane's product along the tour, in one pass over its positions: the R-forward pass Rz_c(mu) = sum_i xt_i M(c, i)
+ * + Vb2_c, the per-sample loss Hessian on it (the masked sums' tail, the same f32 operations lane by lane), s(mu),
+ * summed into hb (3 f32), and the moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c (as momentsAlong) into e[j * 9 + i * 3
+ * + c] (f32). vb01, vb2z: the lane's Vb2 and a zero; pp: the lane's softmax p (lane-major, ce family); om: the lane's
+ * weight table (om[y * 3 + c], f32); Ed: scratch of w rows. */
+function productAlong(
+  tab: usize, fl: usize, fo: usize, x: usize, y: usize, vb01: v128, vb2z: v128, n: i32, w: i32, ce: i32, pp: usize,
+  om: usize, Ed: usize, e: usize, hb: usize,
 ): void {
   const invN = <f32>(1.0 / <f64>n);
+  memory.fill(Ed, 0, (<usize>w) * ROW);
+  // M at mu, and Q: the sum of xt_i s over the samples before mu, as (c0, c1) and (c2, 0) per i.
   let a0 = f64x2.splat(0), b0 = f64x2.splat(0), a1 = f64x2.splat(0), b1 = f64x2.splat(0), a2 = f64x2.splat(0), b2 = f64x2.splat(0);
+  let qa0 = f64x2.splat(0), qb0 = f64x2.splat(0), qa1 = f64x2.splat(0), qb1 = f64x2.splat(0), qa2 = f64x2.splat(0), qb2 = f64x2.splat(0);
   let h0: f32 = 0, h1: f32 = 0, h2: f32 = 0;
-  for (let mu = 0; mu < n; mu++) {
+  for (let mu = 0; mu <= n; mu++) {
     const end = load<i32>(fo + (<usize>(mu + 1)) * 4);
-    for (let e = load<i32>(fo + (<usize>mu) * 4); e < end; e++) {
-      const t = tab + (<usize>load<i32>(fl + (<usize>e) * 4)) * ROW;
+    for (let k = load<i32>(fo + (<usize>mu) * 4); k < end; k++) {
+      const f = load<i32>(fl + (<usize>k) * 4);
+      const t = tab + (<usize>f) * ROW;
       a0 = f64x2.add(a0, v128.load(t));
       b0 = f64x2.add(b0, v128.load(t, 16));
       a1 = f64x2.add(a1, v128.load(t, 32));
       b1 = f64x2.add(b1, v128.load(t, 48));
       a2 = f64x2.add(a2, v128.load(t, 64));
       b2 = f64x2.add(b2, v128.load(t, 80));
+      const ej = Ed + (<usize>(f >> 1)) * ROW;
+      // off at mu: + Q, on at mu: - Q (the same numbers as subtracting: a - b is a + (-b))
+      if (f & 1) {
+        v128.store(ej, f64x2.add(v128.load(ej), qa0));
+        v128.store(ej, f64x2.add(v128.load(ej, 16), qb0), 16);
+        v128.store(ej, f64x2.add(v128.load(ej, 32), qa1), 32);
+        v128.store(ej, f64x2.add(v128.load(ej, 48), qb1), 48);
+        v128.store(ej, f64x2.add(v128.load(ej, 64), qa2), 64);
+        v128.store(ej, f64x2.add(v128.load(ej, 80), qb2), 80);
+      } else {
+        v128.store(ej, f64x2.add(v128.load(ej), f64x2.neg(qa0)));
+        v128.store(ej, f64x2.add(v128.load(ej, 16), f64x2.neg(qb0)), 16);
+        v128.store(ej, f64x2.add(v128.load(ej, 32), f64x2.neg(qa1)), 32);
+        v128.store(ej, f64x2.add(v128.load(ej, 48), f64x2.neg(qb1)), 48);
+        v128.store(ej, f64x2.add(v128.load(ej, 64), f64x2.neg(qa2)), 64);
+        v128.store(ej, f64x2.add(v128.load(ej, 80), f64x2.neg(qb2)), 80);
+      }
     }
+    if (mu == n) break;
     const x0 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8));
     const x1 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8, 4));
     const r01 = f64x2.add(f64x2.add(f64x2.add(f64x2.mul(a0, x0), f64x2.mul(a1, x1)), a2), vb01);
@@ -483,17 +506,28 @@ function forwardAlong(
       s1 = (load<f32>(o, 4) * invN) * r1;
       s2 = (load<f32>(o, 8) * invN) * r2;
     }
-    const sp = s + (<usize>mu) * 12;
-    store<f32>(sp, s0);
-    store<f32>(sp, s1, 4);
-    store<f32>(sp, s2, 8);
     h0 += s0;
     h1 += s1;
     h2 += s2;
+    const s01 = f64x2.replace_lane(f64x2.splat(<f64>s0), 1, <f64>s1);
+    const s2z = f64x2.replace_lane(f64x2.splat(<f64>s2), 1, 0.0);
+    qa0 = f64x2.add(qa0, f64x2.mul(x0, s01));
+    qb0 = f64x2.add(qb0, f64x2.mul(x0, s2z));
+    qa1 = f64x2.add(qa1, f64x2.mul(x1, s01));
+    qb1 = f64x2.add(qb1, f64x2.mul(x1, s2z));
+    qa2 = f64x2.add(qa2, s01);
+    qb2 = f64x2.add(qb2, s2z);
   }
   store<f32>(hb, h0);
   store<f32>(hb, h1, 4);
   store<f32>(hb, h2, 8);
+  for (let j = 0; j < w; j++) {
+    for (let i = 0; i < 3; i++) {
+      for (let c = 0; c < 3; c++) {
+        store<f32>(e + (<usize>(j * 9 + i * 3 + c)) * 4, <f32>load<f64>(Ed + (<usize>j) * ROW + (<usize>(i * 4 + c)) * 8));
+      }
+    }
+  }
 }
 
 /** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c], f32) into e[j * 9 + i * 3
@@ -606,11 +640,11 @@ function laneMajor(v: usize, rows: i32, ok: usize, m: usize, stride: i32, toLane
 
 /** out = H v for one block, given the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by
  * the masked sums. rdz: scratch n * 3 v128; E: scratch w * 9 v128; tab: 2 w rows per lane, Ed: w rows (float64);
- * perLaneN: 3 n + 1 f32, perLaneW: 9 w f32 per lane; ppl: the prep's lane-major p. */
+ * perLaneW: 9 w f32 per lane; ppl: the prep's lane-major p. */
 export function hvpCachedBlock(
   th: usize, v: usize, out: usize, om: usize,
   x: usize, n: i32, w: i32, ce: i32, y: usize, pp: usize, D: usize, rdz: usize, E: usize,
-  fl: usize, fo: usize, ok: usize, cap: i32, tab: usize, ppl: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, tab: usize, ppl: usize, perLaneW: usize, Ed: usize,
 ): void {
   const wb = (<usize>w) * V;
   const invN = f32x4.splat(<f32>(1.0 / <f64>n));
@@ -703,19 +737,18 @@ export function hvpCachedBlock(
   v128.store(ob2, hb1, 16);
   v128.store(ob2, hb2, 32);
   if (masked) momentsOf(th, x, n, w, rdz, E);
-  // Lanes along the tour: forward pass, tail and moments one lane at a time (s stays in perLaneN, 3 n + 1 f32).
+  // Lanes along the tour, one at a time.
   for (let l = 0; along && l < 4; l++) {
     if (!load<i32>(ok + (<usize>l) * 4)) continue;
     const lo = (<usize>l) * 4;
     for (let t = 0; t < 9; t++) store<f32>(LANE_OM + (<usize>t) * 4, load<f32>(om + (<usize>t) * V + lo));
-    forwardAlong(
+    productAlong(
       tab + (<usize>(2 * w * l)) * ROW, fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, y,
       f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + lo)), 1, <f64>load<f32>(vb2 + V + lo)),
-      f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + 2 * V + lo)), 1, 0.0), n, ce,
-      ppl + (<usize>(3 * n * l)) * 4, LANE_OM, perLaneN, LANE_HB,
+      f64x2.replace_lane(f64x2.splat(<f64>load<f32>(vb2 + 2 * V + lo)), 1, 0.0), n, w, ce,
+      ppl + (<usize>(3 * n * l)) * 4, LANE_OM, Ed, perLaneW + (<usize>(9 * w * l)) * 4, LANE_HB,
     );
     for (let c = 0; c < 3; c++) store<f32>(ob2 + (<usize>c) * V + lo, load<f32>(LANE_HB + (<usize>c) * 4));
-    momentsAlong(fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN, n, w, Ed, perLaneW + (<usize>(9 * w * l)) * 4);
   }
   if (along) laneMajor(E, 9 * w, ok, perLaneW, 9 * w, false);
   for (let j = 0; j < w; j++) {

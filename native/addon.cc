@@ -175,7 +175,7 @@ napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
   int32_t* ok = c.i32(13, c.k->lanes);
   int32_t* prev = cap ? c.i32(15, a.w) : nullptr;
   float* ppl = cap ? c.perSample(16, a.n) : nullptr;
-  float* perLaneN = cap ? c.f32(17, 3 * int64_t{a.n} + 1) : nullptr;
+  float* perLaneN = cap ? c.f32(17, 3 * int64_t{a.n}) : nullptr;
   float* perLaneW = cap ? c.f32(18, 9 * int64_t{a.w} * c.k->lanes) : nullptr;
   double* Ed = cap ? c.f64(19, int64_t{a.w} * 12) : nullptr;
   void* mk = c.masks(20, a.n, a.w);
@@ -186,10 +186,9 @@ napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneN, perLaneW, Ed,
-//                mk)
+// hvpCachedBlock(mem, th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneW, Ed, mk)
 napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 24);
+  Call c(env, info, 23);
   if (c.failed) return nullptr;
   const int n = c.count(6), w = c.count(7);
   const float* th = c.params(1, w);
@@ -209,10 +208,9 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   const int32_t* ok = c.i32(16, c.k->lanes);
   double* tab = cap ? c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes) : nullptr;
   const float* ppl = cap ? c.perSample(19, n) : nullptr;
-  float* perLaneN = cap ? c.f32(20, 3 * int64_t{n} + 1) : nullptr;
-  float* perLaneW = cap ? c.f32(21, 9 * int64_t{w} * c.k->lanes) : nullptr;
-  double* Ed = cap ? c.f64(22, int64_t{w} * 12) : nullptr;
-  const void* mk = c.masks(23, n, w);
+  float* perLaneW = cap ? c.f32(20, 9 * int64_t{w} * c.k->lanes) : nullptr;
+  double* Ed = cap ? c.f64(21, int64_t{w} * 12) : nullptr;
+  const void* mk = c.masks(22, n, w);
   if (c.failed) return nullptr;
   // The flip lists are the prep's output; a lane's entries must stay inside its list and name a unit (checked here
   // so that a stale or foreign buffer is an error, not a stray read).
@@ -231,8 +229,7 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
     }
   }
   if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneN, perLaneW, Ed,
-                                   mk);
+  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneW, Ed, mk);
   });
   return nullptr;
 }

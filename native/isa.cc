@@ -16,9 +16,8 @@ static void hvpPrep(const float* th, const float* om, const float* x, const int3
 }
 static void hvpCached(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w, int ce,
                       const int32_t* y, const float* pp, const float* D, float* rdz, float* E, const int32_t* fl,
-                      const int32_t* fo, const int32_t* ok, int cap, double* tab, const float* ppl,
-                      [[maybe_unused]] float* perLaneN /* the wasm product's scratch */, float* perLaneW, double* Ed,
-                      const void* mk) {
+                      const int32_t* fo, const int32_t* ok, int cap, double* tab, const float* ppl, float* perLaneW,
+                      double* Ed, const void* mk) {
   spirals::hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, static_cast<const Simd::Bits*>(mk), rdz, E, fl, fo, ok,
                           cap, tab, ppl, perLaneW, Ed);
 }

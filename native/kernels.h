@@ -16,7 +16,7 @@ struct SpiralsKernels {
   void (*hvpCachedBlock)(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                          int ce, const int32_t* y, const float* pp, const float* D, float* rdz, float* E,
                          const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,
-                         const float* ppl, float* perLaneN, float* perLaneW, double* Ed, const void* mk);
+                         const float* ppl, float* perLaneW, double* Ed, const void* mk);
 };
 
 extern const SpiralsKernels kernels_avx2;

@@ -468,7 +468,7 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
 
 /** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks), the flip
  * lists fl / fo / ok of FlipLists (prev: scratch of w int32) and, for the lanes with lists, p lane-major in ppl (3 n
- * floats per lane). perLaneN, perLaneW, Ed: hvpCachedBlock's scratch. */
+ * floats per lane). Scratch: perLaneN (3 n floats), and hvpCachedBlock's perLaneW and Ed. */
 inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
                          float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
                          float* ppl, float* perLaneN, float* perLaneW, double* Ed, S::Bits* mk) {

@@ -56,7 +56,7 @@ interface SpiralsExports {
   /**
    * The hvp's cache at the block's parameters, its samples in tour order (sampleTour): per sample and unit terms,
    * the flip lists fl / fo / ok of native/spirals.h `FlipLists` (cap entries per lane; prev: scratch of w int32) and,
-   * for the lanes with lists, p lane-major in ppl (perLaneN, perLaneW, Ed: hvpCachedBlock's scratch).
+   * for the lanes with lists, p lane-major in ppl (scratch: perLaneN, 3 n float32, and hvpCachedBlock's perLaneW, Ed).
    * `mk`: the native kernels' mask cache (Machine.maskBytes per sample and unit); the wasm kernels recompute
    * their masks and declare no such parameter (a wasm export ignores extra arguments).
    */
@@ -67,12 +67,12 @@ interface SpiralsExports {
   ): void;
   /**
    * out = H v of a block from its cache (ppl: the prep's lane-major p). Scratch: rdz, E; per lane tab (2 w rows of
-   * FLIP_ROW float64) and perLaneW (9 w float32); perLaneN (3 n + 1 float32), Ed (w rows of FLIP_ROW float64).
+   * FLIP_ROW float64) and perLaneW (9 w float32); Ed (w rows of FLIP_ROW float64).
    */
   hvpCachedBlock(
     th: number, v: number, out: number, om: number, x: number, n: number, w: number, ce: number,
     y: number, pp: number, D: number, rdz: number, E: number, fl: number, fo: number, ok: number, cap: number,
-    tab: number, ppl: number, perLaneN: number, perLaneW: number, Ed: number, mk: number,
+    tab: number, ppl: number, perLaneW: number, Ed: number, mk: number,
   ): void;
 }
 
@@ -488,7 +488,7 @@ class FastKernel implements PackKernel {
     this.pPrev = take(tourOn ? width * 4 : 0);
     this.pTab = take(tourOn ? 2 * width * FLIP_ROW * 8 * LANES : 0);
     this.pCachePL = take(tourOn ? Kb * this.cacheBytesN : 0);
-    this.pPerLaneN = take(tourOn ? (3 * train.n + 1) * 4 : 0);
+    this.pPerLaneN = take(tourOn ? 3 * train.n * 4 : 0);
     this.pPerLaneW = take(tourOn ? 9 * width * 4 * LANES : 0);
     this.pEd = take(tourOn ? width * FLIP_ROW * 8 : 0);
     this.pE = take(this.cacheBytesW);
@@ -690,7 +690,7 @@ class FastKernel implements PackKernel {
         this.pTheta + b * this.blockBytes, this.pVin + b * this.blockBytes, this.pVout + b * this.blockBytes,
         this.pOm + b * this.omBytes, tt.px, tt.n, this.w, this.ce, tt.py,
         this.pCacheP + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW, this.pRdz, this.pE,
-        ...flips(b), this.pTab, this.pCachePL + b * this.cacheBytesN, this.pPerLaneN, this.pPerLaneW, this.pEd,
+        ...flips(b), this.pTab, this.pCachePL + b * this.cacheBytesN, this.pPerLaneW, this.pEd,
         this.pCacheMask + b * this.cacheBytesMask,
       );
     }
