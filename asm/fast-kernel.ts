@@ -305,7 +305,7 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
 // ---- Hessian-vector products with a per-parameter-state cache -------------------------------------------
 //
 // Lanczos applies H about 20 times at the same parameters, so everything that does not depend on v is computed
-// once (hvpPrepBlock): per sample p = softmax(z) (ce family) and dz; per hidden unit the 3 x 3 moments
+// once (hvpStateBlock, hvpWeightsBlock): per sample p = softmax(z) (ce family) and dz; per hidden unit the 3 x 3 moments
 // D_j(i, c) = sum_mu 1[a_j>0] xt_i dz_c with xt = (x0, x1, 1). Writing Ra_j = 1[a_j>0] (xt . V1t_j) and
 // h_j = 1[a_j>0] (xt . W1t_j) (W1t_j = (W1_0j, W1_1j, b1_j), V1t likewise), the R backward pass collapses to
 //   E_j(i, c)  = sum_mu 1[a_j>0] xt_i Rdz_c                    (the only per-v sum over samples)
@@ -314,43 +314,61 @@ export function evalBlock(th: usize, om: usize, x: usize, y: usize, n: i32, w: i
 // so an hvp is one R-forward pass (Rz, a masked sum of per-unit terms: hvpCachedBlock) and one pass accumulating
 // E: about the work of one training step.
 
-/** Per-state cache: pp (n * 3 v128: p, ce family only), dz (n * 3 v128), D (w * 9 v128), the flip lists fl / fo / ok
- * of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane). Scratch:
- * perLaneN (3 n f32), and hvpCachedBlock's perLaneW and Ed. */
-export function hvpPrepBlock(
-  th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize,
-  fl: usize, fo: usize, ok: usize, cap: i32, prev: usize, ppl: usize, perLaneN: usize, perLaneW: usize, Ed: usize,
+/** The cache's part that depends on the parameters alone (once for the dynamic and the static eigenproblem of a
+ * measurement): pp (n * 3 v128: softmax p for the ce family, the logits z for the mse family), the flip lists fl / fo /
+ * ok of flipsOf (prev: scratch of w i32) and, for the lanes with lists, p lane-major in ppl (3 n f32 per lane). */
+export function hvpStateBlock(
+  th: usize, x: usize, n: i32, w: i32, ce: i32, pp: usize, fl: usize, fo: usize, ok: usize, cap: i32, prev: usize,
+  ppl: usize,
 ): void {
-  const invN = f32x4.splat(<f32>(1.0 / <f64>n));
   for (let mu = 0; mu < n; mu++) {
     const xp = x + (<usize>mu) * 8;
     logits(th, w, v128.load32_splat(xp), v128.load32_splat(xp, 4));
-    const z0 = Z0, z1 = Z1, z2 = Z2;
-    const yl = load<i32>(y + (<usize>mu) * 4);
-    const dp = dz + (<usize>mu) * 3 * V;
+    let z0 = Z0, z1 = Z1, z2 = Z2;
     if (ce) {
-      const gy = f32x4.mul(v128.load(om + (<usize>yl) * 3 * V), invN);
       const m = f32x4.max(z0, f32x4.max(z1, z2));
       const e0 = vexp(f32x4.sub(z0, m));
       const e1 = vexp(f32x4.sub(z1, m));
       const e2 = vexp(f32x4.sub(z2, m));
       const inv = f32x4.div(f32x4.splat(1.0), f32x4.add(f32x4.add(e0, e1), e2));
-      const p0 = f32x4.mul(e0, inv), p1 = f32x4.mul(e1, inv), p2 = f32x4.mul(e2, inv);
-      const q = pp + (<usize>mu) * 3 * V;
-      v128.store(q, p0);
-      v128.store(q, p1, 16);
-      v128.store(q, p2, 32);
-      v128.store(dp, f32x4.mul(gy, f32x4.sub(p0, onehot(yl, 0))));
-      v128.store(dp, f32x4.mul(gy, f32x4.sub(p1, onehot(yl, 1))), 16);
-      v128.store(dp, f32x4.mul(gy, f32x4.sub(p2, onehot(yl, 2))), 32);
-    } else {
-      const o = om + (<usize>yl) * 3 * V;
-      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o), invN), f32x4.sub(z0, onehot(yl, 0))));
-      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 16), invN), f32x4.sub(z1, onehot(yl, 1))), 16);
-      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 32), invN), f32x4.sub(z2, onehot(yl, 2))), 32);
+      z0 = f32x4.mul(e0, inv);
+      z1 = f32x4.mul(e1, inv);
+      z2 = f32x4.mul(e2, inv);
     }
+    const q = pp + (<usize>mu) * 3 * V;
+    v128.store(q, z0);
+    v128.store(q, z1, 16);
+    v128.store(q, z2, 32);
   }
   flipsOf(th, x, n, w, fl, fo, ok, cap, prev);
+  if (cap && ce) laneMajor(pp, 3 * n, ok, ppl, 3 * n, true); // the lanes along the tour read their p one lane at a time
+}
+
+/** The cache's part that depends on the class weights om too: dz (n * 3 v128) and the moments D (w * 9 v128) of
+ * 1[a_j>0] xt_i dz_c, from hvpStateBlock's pp and flip lists. Scratch: perLaneN (3 n f32), and hvpCachedBlock's
+ * perLaneW and Ed. */
+export function hvpWeightsBlock(
+  th: usize, om: usize, x: usize, y: usize, n: i32, w: i32, ce: i32, pp: usize, dz: usize, D: usize,
+  fl: usize, fo: usize, ok: usize, cap: i32, perLaneN: usize, perLaneW: usize, Ed: usize,
+): void {
+  const invN = f32x4.splat(<f32>(1.0 / <f64>n));
+  for (let mu = 0; mu < n; mu++) {
+    const yl = load<i32>(y + (<usize>mu) * 4);
+    const q = pp + (<usize>mu) * 3 * V;
+    const q0 = v128.load(q), q1 = v128.load(q, 16), q2 = v128.load(q, 32);
+    const dp = dz + (<usize>mu) * 3 * V;
+    if (ce) {
+      const gy = f32x4.mul(v128.load(om + (<usize>yl) * 3 * V), invN);
+      v128.store(dp, f32x4.mul(gy, f32x4.sub(q0, onehot(yl, 0))));
+      v128.store(dp, f32x4.mul(gy, f32x4.sub(q1, onehot(yl, 1))), 16);
+      v128.store(dp, f32x4.mul(gy, f32x4.sub(q2, onehot(yl, 2))), 32);
+    } else {
+      const o = om + (<usize>yl) * 3 * V;
+      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o), invN), f32x4.sub(q0, onehot(yl, 0))));
+      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 16), invN), f32x4.sub(q1, onehot(yl, 1))), 16);
+      v128.store(dp, f32x4.mul(f32x4.mul(v128.load(o, 32), invN), f32x4.sub(q2, onehot(yl, 2))), 32);
+    }
+  }
   const ok0 = load<i32>(ok), ok1 = load<i32>(ok, 4), ok2 = load<i32>(ok, 8), ok3 = load<i32>(ok, 12);
   const along = ok0 || ok1 || ok2 || ok3;
   // D: by the masked sums where a lane needs them, along the tour for the others (as the products' E).
@@ -360,10 +378,7 @@ export function hvpPrepBlock(
     for (let r = 0; r < 3 * n; r++) store<f32>(perLaneN + (<usize>r) * 4, load<f32>(dz + (<usize>r) * V + (<usize>l) * 4));
     momentsAlong(fl + (<usize>(l * cap)) * 4, fo + (<usize>(l * (n + 2))) * 4, x, perLaneN, n, w, Ed, perLaneW + (<usize>(9 * w * l)) * 4);
   }
-  if (along) {
-    laneMajor(D, 9 * w, ok, perLaneW, 9 * w, false);
-    if (ce) laneMajor(pp, 3 * n, ok, ppl, 3 * n, true); // the lanes along the tour read their p one lane at a time
-  }
+  if (along) laneMajor(D, 9 * w, ok, perLaneW, 9 * w, false);
 }
 
 // ---- Products along a sample tour (the flip path; native/spirals.h has the same code for 8 and 16 lanes) -----------
@@ -638,9 +653,9 @@ function laneMajor(v: usize, rows: i32, ok: usize, m: usize, stride: i32, toLane
   }
 }
 
-/** out = H v for one block, given the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by
+/** out = H v for one block, given the cache of hvpStateBlock and hvpWeightsBlock: lanes with ok[l] along the tour, the others (if any) by
  * the masked sums. rdz: scratch n * 3 v128; E: scratch w * 9 v128; tab: 2 w rows per lane, Ed: w rows (float64);
- * perLaneW: 9 w f32 per lane; ppl: the prep's lane-major p. */
+ * perLaneW: 9 w f32 per lane; ppl: hvpStateBlock's lane-major p. */
 export function hvpCachedBlock(
   th: usize, v: usize, out: usize, om: usize,
   x: usize, n: i32, w: i32, ce: i32, y: usize, pp: usize, D: usize, rdz: usize, E: usize,

@@ -3,7 +3,7 @@
 //                            kernels below share it; no copies)
 //   packTrials / unpackTrials -> trial vectors (float64) into and out of the memory's lane layout
 //   isas                  -> the instruction sets this CPU (and OS) can run, best last: 'avx2', 'avx512'
-//   avx2 / avx512         -> { lanes, stepBlock, evalBlock, hvpPrepBlock, hvpCachedBlock }: the spirals kernels of
+//   avx2 / avx512         -> { lanes, stepBlock, evalBlock, hvpStateBlock, hvpWeightsBlock, hvpCachedBlock }: the spirals kernels of
 //                            asm/fast-kernel.ts with the same arguments (byte offsets into the memory), preceded
 //                            by the memory itself
 //   avx2.linalg / avx512.linalg -> { reorthogonalize, combine, scale }: core/linalg.ts's BlockOps on the caller's
@@ -136,7 +136,7 @@ napi_value StepBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** The arguments evalBlock and hvpPrepBlock start with: (mem, th, om, x, y, n, w, ce, ...). */
+/** The arguments evalBlock and hvpWeightsBlock start with: (mem, th, om, x, y, n, w, ce, ...). */
 struct Forward {
   int n, w;
   const float* th;
@@ -160,28 +160,67 @@ napi_value EvalBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// hvpPrepBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, perLaneN, perLaneW, Ed, mk)
-napi_value HvpPrepBlock(napi_env env, napi_callback_info info) {
-  Call c(env, info, 21);
+// hvpStateBlock(mem, th, x, n, w, ce, pp, fl, fo, ok, cap, prev, ppl, mk)
+napi_value HvpStateBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info, 14);
+  if (c.failed) return nullptr;
+  const int n = c.count(3), w = c.count(4);
+  const float* th = c.params(1, w);
+  const float* x = c.inputs(2, n);
+  const int ce = static_cast<int>(c.integer(5));
+  float* pp = c.perSample(6, n);
+  const int cap = c.capacity(10);
+  // Capacity 0: no lists (their starts and scratch are not allocated and never touched).
+  int32_t* fl = c.flips(7, cap);
+  int32_t* fo = cap ? c.flipStarts(8, n) : nullptr;
+  int32_t* ok = c.i32(9, c.k->lanes);
+  int32_t* prev = cap ? c.i32(11, w) : nullptr;
+  float* ppl = cap ? c.perSample(12, n) : nullptr;
+  void* mk = c.masks(13, n, w);
+  if (c.failed) return nullptr;
+  ieee([&] { c.k->hvpStateBlock(th, x, n, w, ce, pp, fl, fo, ok, cap, prev, ppl, mk); });
+  return nullptr;
+}
+
+/** Whether the lanes with ok[l] have flip lists a walk may follow: in order, inside their capacity, naming units (the
+ * lists are hvpStateBlock's output: a stale or foreign buffer is an error, not a stray read or write). */
+bool flipListsValid(Call& c, const int32_t* fl, const int32_t* fo, const int32_t* ok, int n, int w, int cap) {
+  for (int l = 0; !c.failed && l < c.k->lanes; l++) {
+    if (!ok[l]) continue;
+    if (!cap) {
+      c.fail("fast native kernel: a lane takes flip lists of capacity 0");
+      break;
+    }
+    const int32_t* o = fo + int64_t{l} * (n + 2);
+    if (o[0] != 0 || o[n + 1] > cap) c.fail("fast native kernel: a flip list is out of range");
+    for (int mu = 0; !c.failed && mu <= n; mu++) if (o[mu + 1] < o[mu]) c.fail("fast native kernel: a flip list is out of order");
+    for (int32_t e = 0; !c.failed && e < o[n + 1]; e++) {
+      const int32_t f = fl[int64_t{l} * cap + e];
+      if (f < 0 || f >= 2 * w) c.fail("fast native kernel: a flip names no unit");
+    }
+  }
+  return !c.failed;
+}
+
+// hvpWeightsBlock(mem, th, om, x, y, n, w, ce, pp, dz, D, fl, fo, ok, cap, perLaneN, perLaneW, Ed, mk)
+napi_value HvpWeightsBlock(napi_env env, napi_callback_info info) {
+  Call c(env, info, 19);
   if (c.failed) return nullptr;
   const Forward a(c);
-  float* pp = c.perSample(8, a.n);
+  const float* pp = c.perSample(8, a.n);
   float* dz = c.perSample(9, a.n);
   float* D = c.perUnit(10, a.w);
   const int cap = c.capacity(14);
-  // Capacity 0: no lists (their starts and scratch are not allocated and never touched).
-  int32_t* fl = c.flips(11, cap);
-  int32_t* fo = cap ? c.flipStarts(12, a.n) : nullptr;
-  int32_t* ok = c.i32(13, c.k->lanes);
-  int32_t* prev = cap ? c.i32(15, a.w) : nullptr;
-  float* ppl = cap ? c.perSample(16, a.n) : nullptr;
-  float* perLaneN = cap ? c.f32(17, 3 * int64_t{a.n}) : nullptr;
-  float* perLaneW = cap ? c.f32(18, 9 * int64_t{a.w} * c.k->lanes) : nullptr;
-  double* Ed = cap ? c.f64(19, int64_t{a.w} * 12) : nullptr;
-  void* mk = c.masks(20, a.n, a.w);
-  if (c.failed) return nullptr;
+  const int32_t* fl = c.flips(11, cap);
+  const int32_t* fo = cap ? c.flipStarts(12, a.n) : nullptr;
+  const int32_t* ok = c.i32(13, c.k->lanes);
+  float* perLaneN = cap ? c.f32(15, 3 * int64_t{a.n}) : nullptr;
+  float* perLaneW = cap ? c.f32(16, 9 * int64_t{a.w} * c.k->lanes) : nullptr;
+  double* Ed = cap ? c.f64(17, int64_t{a.w} * 12) : nullptr;
+  const void* mk = c.masks(18, a.n, a.w);
+  if (c.failed || !flipListsValid(c, fl, fo, ok, a.n, a.w, cap)) return nullptr;
   ieee([&] {
-    c.k->hvpPrepBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, prev, ppl, perLaneN, perLaneW, Ed, mk);
+    c.k->hvpWeightsBlock(a.th, a.om, a.x, a.y, a.n, a.w, a.ce, pp, dz, D, fl, fo, ok, cap, perLaneN, perLaneW, Ed, mk);
   });
   return nullptr;
 }
@@ -211,26 +250,8 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   float* perLaneW = cap ? c.f32(20, 9 * int64_t{w} * c.k->lanes) : nullptr;
   double* Ed = cap ? c.f64(21, int64_t{w} * 12) : nullptr;
   const void* mk = c.masks(22, n, w);
-  if (c.failed) return nullptr;
-  // The flip lists are the prep's output; a lane's entries must stay inside its list and name a unit (checked here
-  // so that a stale or foreign buffer is an error, not a stray read).
-  for (int l = 0; !c.failed && l < c.k->lanes; l++) {
-    if (!ok[l]) continue;
-    if (!cap) {
-      c.fail("fast native kernel: a lane takes flip lists of capacity 0");
-      break;
-    }
-    const int32_t* o = fo + int64_t{l} * (n + 2);
-    if (o[0] != 0 || o[n + 1] > cap) c.fail("fast native kernel: a flip list is out of range");
-    for (int mu = 0; !c.failed && mu <= n; mu++) if (o[mu + 1] < o[mu]) c.fail("fast native kernel: a flip list is out of order");
-    for (int32_t e = 0; !c.failed && e < o[n + 1]; e++) {
-      const int32_t f = fl[int64_t{l} * cap + e];
-      if (f < 0 || f >= 2 * w) c.fail("fast native kernel: a flip names no unit");
-    }
-  }
-  if (c.failed) return nullptr;
-  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneW, Ed, mk);
-  });
+  if (c.failed || !flipListsValid(c, fl, fo, ok, n, w, cap)) return nullptr;
+  ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneW, Ed, mk); });
   return nullptr;
 }
 
@@ -462,7 +483,7 @@ napi_value kernelSet(napi_env env, const SpiralsKernels* k) {
   napi_create_int32(env, k->lanes, &lanes);
   set(env, obj, "lanes", lanes);
   const struct { const char* name; napi_callback cb; } fns[] = {
-      {"stepBlock", StepBlock}, {"evalBlock", EvalBlock}, {"hvpPrepBlock", HvpPrepBlock}, {"hvpCachedBlock", HvpCachedBlock}};
+      {"stepBlock", StepBlock}, {"evalBlock", EvalBlock}, {"hvpStateBlock", HvpStateBlock}, {"hvpWeightsBlock", HvpWeightsBlock}, {"hvpCachedBlock", HvpCachedBlock}};
   for (const auto& f : fns) {
     napi_value fn;
     napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.cb, const_cast<SpiralsKernels*>(k), &fn);

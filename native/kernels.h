@@ -10,9 +10,11 @@ struct SpiralsKernels {
   void (*stepBlock)(float* th, float* grad, const float* lr, const int32_t* act, const float* om, const float* x,
                     const int32_t* y, int n, int w, int ce, float* dz, double* lossOut, int update);
   void (*evalBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce, double* out);
-  void (*hvpPrepBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
-                       float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
-                       float* ppl, float* perLaneN, float* perLaneW, double* Ed, void* mk);
+  void (*hvpStateBlock)(const float* th, const float* x, int n, int w, int ce, float* pp, int32_t* fl, int32_t* fo,
+                        int32_t* ok, int cap, int32_t* prev, float* ppl, void* mk);
+  void (*hvpWeightsBlock)(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
+                          const float* pp, float* dz, float* D, const int32_t* fl, const int32_t* fo, const int32_t* ok,
+                          int cap, float* perLaneN, float* perLaneW, double* Ed, const void* mk);
   void (*hvpCachedBlock)(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                          int ce, const int32_t* y, const float* pp, const float* D, float* rdz, float* E,
                          const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,

@@ -413,29 +413,20 @@ inline void laneMajor(std::conditional_t<kToLanes, const float*, float*> v, int 
   }
 }
 
-// The hvp's mask cache mk (hvpPrepBlock writes it, n * w S::Bits per block, unit-major: mk[j * n + mu]) holds
+// The hvp's mask cache mk (hvpStateBlock writes it, n * w S::Bits per block, unit-major: mk[j * n + mu]) holds
 // 1[a_j > 0] of every sample and unit at the cached parameters, so the per-product passes below are masked sums
 // of precomputed terms instead of recomputing a_j; the wasm kernel recomputes the same masks from the same a_j.
 // Sums start at +0 and add terms in the wasm kernel's order: S::addIf gives the same floats as its and + add.
 
-/** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors); into Mo (w * 9 vectors, i-major). Two units per
- * sweep over the samples share the sample's products xt_i s_c (xt_i s_c is the wasm kernel's x_i keep(s_c)). The
- * masks come from mk, or (kFill, the cache fill) from a_j at th, written into `fill` as they are made. */
-template <bool kFill>
-inline void momentsOf(const float* th, const float* x, int n, int w, const float* s, const S::Bits* mk, S::Bits* fill, float* Mo) {
+/** M_j(i, c) = sum_mu 1[a_j>0] xt_i s_c for s (n * 3 vectors), the masks from mk; into Mo (w * 9 vectors, i-major).
+ * Two units per sweep over the samples share the sample's products xt_i s_c (xt_i s_c is the wasm kernel's
+ * x_i keep(s_c)). */
+inline void momentsOf(const float* x, int n, int w, const float* s, const S::Bits* mk, float* Mo) {
   const F zero = S::splat(0.0f);
   auto store = [&](int j, const F* e) {
     float* mj = Mo + j * 9 * L;
 #pragma GCC unroll 9
     for (int t = 0; t < 9; t++) S::store(mj + t * L, e[t]);
-  };
-  // The mask of unit j at sample mu (x0, x1 its inputs).
-  auto mask = [&](int j, int mu, F x0, F x1) -> M {
-    if (!kFill) return S::ofBits(mk[j * n + mu]);
-    const float* p = th + j * L;
-    const M m = S::gt(S::add(S::add(S::mul(x0, S::load(p)), S::mul(x1, S::load(p + w * L))), S::load(p + 2 * w * L)), zero);
-    fill[j * n + mu] = S::bits(m);
-    return m;
   };
   // NU units per sweep over the samples share each sample's 9 products.
   auto sweep = [&](int first, auto count) {
@@ -452,7 +443,7 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
       const F t[9] = {S::mul(x0, s0), S::mul(x0, s1), S::mul(x0, s2), S::mul(x1, s0), S::mul(x1, s1), S::mul(x1, s2), s0, s1, s2};
       M m[C];
 #pragma GCC unroll 4
-      for (int u = 0; u < C; u++) m[u] = mask(first + u, mu, x0, x1);
+      for (int u = 0; u < C; u++) m[u] = S::ofBits(mk[(first + u) * n + mu]);
 #pragma GCC unroll 9
       for (int q = 0; q < 9; q++)
 #pragma GCC unroll 4
@@ -466,13 +457,12 @@ inline void momentsOf(const float* th, const float* x, int n, int w, const float
   for (; j < w; j++) sweep(j, std::integral_constant<int, 1>());
 }
 
-/** Per-state hvp cache: pp (n * 3 vectors: p, ce family only), dz (n * 3), D (w * 9), mk (n * w masks), the flip
- * lists fl / fo / ok of FlipLists (prev: scratch of w int32) and, for the lanes with lists, p lane-major in ppl (3 n
- * floats per lane). Scratch: perLaneN (3 n floats), and hvpCachedBlock's perLaneW and Ed. */
-inline void hvpPrepBlock(const float* th, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
-                         float* pp, float* dz, float* D, int32_t* fl, int32_t* fo, int32_t* ok, int cap, int32_t* prev,
-                         float* ppl, float* perLaneN, float* perLaneW, double* Ed, S::Bits* mk) {
-  const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+/** The hvp cache's part that depends on the parameters alone (computed once for the dynamic and the static
+ * eigenproblem of a measurement): per sample pp (n * 3 vectors: softmax p for the ce family, the logits z for the mse
+ * family), the mask cache mk (n * w masks), the flip lists fl / fo / ok of FlipLists (prev: scratch of w int32) and,
+ * for the lanes with lists, p lane-major in ppl (3 n floats per lane, ce family). */
+inline void hvpStateBlock(const float* th, const float* x, int n, int w, int ce, float* pp, int32_t* fl, int32_t* fo,
+                          int32_t* ok, int cap, int32_t* prev, float* ppl, S::Bits* mk) {
   const F zero = S::splat(0.0f);
   FlipLists lists{fl, fo, ok, cap, n, w, prev};
   for (int mu = 0; mu < n; mu++) {
@@ -484,54 +474,69 @@ inline void hvpPrepBlock(const float* th, const float* om, const float* x, const
       mk[j * n + mu] = m;
       if (cap) lists.unit(j, m);
     });
-    const int32_t yl = y[mu];
-    float* dp = dz + mu * 3 * L;
+    float* q = pp + mu * 3 * L;
     if (ce) {
-      const F gy = S::mul(S::load(om + yl * 3 * L), invN);
       const F m = S::maxw(z0, S::maxw(z1, z2));
       const F e0 = vexp(S::sub(z0, m));
       const F e1 = vexp(S::sub(z1, m));
       const F e2 = vexp(S::sub(z2, m));
       const F inv = S::div(S::splat(1.0f), S::add(S::add(e0, e1), e2));
-      const F p0 = S::mul(e0, inv), p1 = S::mul(e1, inv), p2 = S::mul(e2, inv);
-      float* q = pp + mu * 3 * L;
-      S::store(q, p0);
-      S::store(q + L, p1);
-      S::store(q + 2 * L, p2);
-      S::store(dp, S::mul(gy, S::sub(p0, onehot(yl, 0))));
-      S::store(dp + L, S::mul(gy, S::sub(p1, onehot(yl, 1))));
-      S::store(dp + 2 * L, S::mul(gy, S::sub(p2, onehot(yl, 2))));
+      z0 = S::mul(e0, inv);
+      z1 = S::mul(e1, inv);
+      z2 = S::mul(e2, inv);
+    }
+    S::store(q, z0);
+    S::store(q + L, z1);
+    S::store(q + 2 * L, z2);
+  }
+  if (cap) lists.finish();
+  else
+    for (int l = 0; l < L; l++) ok[l] = 0;
+  if (cap && ce) laneMajor<true>(pp, 3 * n, ok, ppl, 3 * n);  // the lanes along the tour read their p one lane at a time
+}
+
+/** The hvp cache's part that depends on the class weights om too: dz (n * 3 vectors) and the moments D (w * 9) of
+ * 1[a_j>0] xt_i dz_c, from hvpStateBlock's pp, mk and flip lists. Scratch: perLaneN (3 n floats), and
+ * hvpCachedBlock's perLaneW and Ed. */
+inline void hvpWeightsBlock([[maybe_unused]] const float* th /* wasm's masks come from it */, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
+                            const float* pp, float* dz, float* D, const int32_t* fl, const int32_t* fo, const int32_t* ok,
+                            int cap, float* perLaneN, float* perLaneW, double* Ed, const S::Bits* mk) {
+  const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
+  for (int mu = 0; mu < n; mu++) {
+    const int32_t yl = y[mu];
+    const float* q = pp + mu * 3 * L;
+    const F q0 = S::load(q), q1 = S::load(q + L), q2 = S::load(q + 2 * L);
+    float* dp = dz + mu * 3 * L;
+    if (ce) {
+      const F gy = S::mul(S::load(om + yl * 3 * L), invN);
+      S::store(dp, S::mul(gy, S::sub(q0, onehot(yl, 0))));
+      S::store(dp + L, S::mul(gy, S::sub(q1, onehot(yl, 1))));
+      S::store(dp + 2 * L, S::mul(gy, S::sub(q2, onehot(yl, 2))));
     } else {
       const float* o = om + yl * 3 * L;
-      S::store(dp, S::mul(S::mul(S::load(o), invN), S::sub(z0, onehot(yl, 0))));
-      S::store(dp + L, S::mul(S::mul(S::load(o + L), invN), S::sub(z1, onehot(yl, 1))));
-      S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(z2, onehot(yl, 2))));
+      S::store(dp, S::mul(S::mul(S::load(o), invN), S::sub(q0, onehot(yl, 0))));
+      S::store(dp + L, S::mul(S::mul(S::load(o + L), invN), S::sub(q1, onehot(yl, 1))));
+      S::store(dp + 2 * L, S::mul(S::mul(S::load(o + 2 * L), invN), S::sub(q2, onehot(yl, 2))));
     }
   }
-  bool masked = cap == 0, along = false;  // as in hvpCachedBlock
-  if (cap) {
-    lists.finish();
-    for (int l = 0; l < L; l++) {
-      masked = masked || !ok[l];
-      along = along || ok[l];
-    }
+  bool masked = false, along = false;  // as in hvpCachedBlock
+  for (int l = 0; l < L; l++) {
+    masked = masked || !ok[l];
+    along = along || ok[l];
   }
   // D: by the masked sums where a lane needs them, along the tour for the others (as the products' E).
-  if (masked) momentsOf<false>(th, x, n, w, dz, mk, nullptr, D);
+  if (masked) momentsOf(x, n, w, dz, mk, D);
   for (int l = 0; along && l < L; l++) {
     if (!ok[l]) continue;
     for (int r = 0; r < 3 * n; r++) perLaneN[r] = dz[r * L + l];
     momentsAlong(fl + l * cap, fo + l * (n + 2), x, perLaneN, n, w, Ed, perLaneW + static_cast<int64_t>(l) * 9 * w);
   }
-  if (along) {
-    laneMajor<false>(D, 9 * w, ok, perLaneW, 9 * w);
-    if (ce) laneMajor<true>(pp, 3 * n, ok, ppl, 3 * n);  // the lanes along the tour read their p one lane at a time
-  }
+  if (along) laneMajor<false>(D, 9 * w, ok, perLaneW, 9 * w);
 }
 
-/** out = H v for one block from the cache of hvpPrepBlock: lanes with ok[l] along the tour, the others (if any) by the
+/** out = H v for one block from the cache of hvpStateBlock and hvpWeightsBlock: lanes with ok[l] along the tour, the others (if any) by the
  * masked sums; rdz: scratch n * 3 vectors, E: scratch w * 9; tab: 2 w rows per lane, Ed: w rows (float64); perLaneW:
- * 9 w floats per lane; ppl: the prep's lane-major p. */
+ * 9 w floats per lane; ppl: hvpStateBlock's lane-major p. */
 inline void hvpCachedBlock(const float* th, const float* v, float* out, const float* om, const float* x, int n, int w,
                            int ce, const int32_t* y, const float* pp, const float* D, const S::Bits* mk, float* rdz,
                            float* E, const int32_t* fl, const int32_t* fo, const int32_t* ok, int cap, double* tab,
@@ -626,7 +631,7 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
-  if (masked) momentsOf<false>(th, x, n, w, rdz, mk, nullptr, E);
+  if (masked) momentsOf(x, n, w, rdz, mk, E);
   // Lanes along the tour, one at a time.
   for (int l = 0; along && l < L; l++) {
     if (!ok[l]) continue;

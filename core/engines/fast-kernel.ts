@@ -54,19 +54,26 @@ interface SpiralsExports {
   ): void;
   evalBlock(th: number, om: number, x: number, y: number, n: number, w: number, ce: number, out: number): void;
   /**
-   * The hvp's cache at the block's parameters, its samples in tour order (sampleTour): per sample and unit terms,
-   * the flip lists fl / fo / ok of native/spirals.h `FlipLists` (cap entries per lane; prev: scratch of w int32) and,
-   * for the lanes with lists, p lane-major in ppl (scratch: perLaneN, 3 n float32, and hvpCachedBlock's perLaneW, Ed).
+   * The hvp cache's part that depends on the block's parameters alone (its samples in tour order, sampleTour): per
+   * sample pp (softmax p, or the logits for the mse family), the flip lists fl / fo / ok of native/spirals.h
+   * `FlipLists` (cap entries per lane; prev: scratch of w int32) and, for the lanes with lists, p lane-major in ppl.
    * `mk`: the native kernels' mask cache (Machine.maskBytes per sample and unit); the wasm kernels recompute
    * their masks and declare no such parameter (a wasm export ignores extra arguments).
    */
-  hvpPrepBlock(
-    th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number,
-    fl: number, fo: number, ok: number, cap: number, prev: number, ppl: number, perLaneN: number, perLaneW: number,
-    Ed: number, mk: number,
+  hvpStateBlock(
+    th: number, x: number, n: number, w: number, ce: number, pp: number, fl: number, fo: number, ok: number,
+    cap: number, prev: number, ppl: number, mk: number,
   ): void;
   /**
-   * out = H v of a block from its cache (ppl: the prep's lane-major p). Scratch: rdz, E; per lane tab (2 w rows of
+   * The part that depends on the class weights (om) too: dz per sample and the moments D per unit, from the state
+   * part (scratch: perLaneN, 3 n float32, and hvpCachedBlock's perLaneW and Ed).
+   */
+  hvpWeightsBlock(
+    th: number, om: number, x: number, y: number, n: number, w: number, ce: number, pp: number, dz: number, D: number,
+    fl: number, fo: number, ok: number, cap: number, perLaneN: number, perLaneW: number, Ed: number, mk: number,
+  ): void;
+  /**
+   * out = H v of a block from its cache (ppl: hvpStateBlock's lane-major p). Scratch: rdz, E; per lane tab (2 w rows of
    * FLIP_ROW float64) and perLaneW (9 w float32); Ed (w rows of FLIP_ROW float64).
    */
   hvpCachedBlock(
@@ -257,7 +264,8 @@ function nativeMachine(isa: NativeIsa): Machine {
     spirals: (memory) => ({
       stepBlock: k.stepBlock.bind(null, memory),
       evalBlock: k.evalBlock.bind(null, memory),
-      hvpPrepBlock: k.hvpPrepBlock.bind(null, memory),
+      hvpStateBlock: k.hvpStateBlock.bind(null, memory),
+      hvpWeightsBlock: k.hvpWeightsBlock.bind(null, memory),
       hvpCachedBlock: k.hvpCachedBlock.bind(null, memory),
     }),
     any: null,
@@ -427,8 +435,9 @@ class FastKernel implements PackKernel {
   private version = 0;
   private cacheVersion = -1;
   private readonly cacheGammas: Float64Array;
-  /** Blocks whose hvp cache is filled for (cacheVersion, cacheGammas). */
+  /** Blocks whose hvp cache is filled for (cacheVersion, cacheGammas), and whose state part for cacheVersion. */
   private readonly cacheReady: Uint8Array;
+  private readonly stateReady: Uint8Array;
   private readonly blockBytes: number;
 
   constructor(init: KernelInit, machine: Machine) {
@@ -513,6 +522,7 @@ class FastKernel implements PackKernel {
     this.tourTrain = tourOn ? placeSplit(train) : null;
     this.cacheGammas = new Float64Array(K * C);
     this.cacheReady = new Uint8Array(this.blocks);
+    this.stateReady = new Uint8Array(this.blocks);
     if (off > machine.maxBytes) {
       throw new Error(
         `fast kernel: a pack of ${K} trials at width ${width} (d = ${train.d}, C = ${C}, ${nMax} points) needs ` +
@@ -666,6 +676,7 @@ class FastKernel implements PackKernel {
       }
       return this.readPacked(this.pVout, run);
     }
+    if (this.cacheVersion !== this.version) this.stateReady.fill(0);
     if (!this.cacheValid(gammas)) {
       this.cacheReady.fill(0);
       this.cacheVersion = this.version;
@@ -676,11 +687,16 @@ class FastKernel implements PackKernel {
       [this.pFlips + b * this.flipBytes, this.pFlipStarts + b * this.flipStartBytes, this.pFlipOk + b * this.lanes * 4, this.flipCap] as const;
     for (let b = 0; b < this.blocks; b++) {
       if (!run[b] || this.cacheReady[b]) continue;
-      ex.hvpPrepBlock(
-        this.pTheta + b * this.blockBytes, this.pOm + b * this.omBytes, tt.px, tt.py, tt.n, this.w, this.ce,
-        this.pCacheP + b * this.cacheBytesN, this.pCacheDz + b * this.cacheBytesN, this.pCacheD + b * this.cacheBytesW,
-        ...flips(b), this.pPrev, this.pCachePL + b * this.cacheBytesN, this.pPerLaneN, this.pPerLaneW, this.pEd,
-        this.pCacheMask + b * this.cacheBytesMask,
+      const th = this.pTheta + b * this.blockBytes;
+      const pp = this.pCacheP + b * this.cacheBytesN;
+      const mk = this.pCacheMask + b * this.cacheBytesMask;
+      if (!this.stateReady[b]) {
+        ex.hvpStateBlock(th, tt.px, tt.n, this.w, this.ce, pp, ...flips(b), this.pPrev, this.pCachePL + b * this.cacheBytesN, mk);
+        this.stateReady[b] = 1;
+      }
+      ex.hvpWeightsBlock(
+        th, this.pOm + b * this.omBytes, tt.px, tt.py, tt.n, this.w, this.ce, pp, this.pCacheDz + b * this.cacheBytesN,
+        this.pCacheD + b * this.cacheBytesW, ...flips(b), this.pPerLaneN, this.pPerLaneW, this.pEd, mk,
       );
       this.cacheReady[b] = 1;
     }
