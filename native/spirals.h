@@ -228,7 +228,7 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
   scaleF64(out, 3, 1.0 / static_cast<double>(n));
 }
 
-// ---- Products along a sample tour (the flip path; asm/fast-kernel.ts has the same code for 4 lanes) ----------------
+// ---- Products along a sample tour (the flip path; asm/fast-kernel.ts: the same arithmetic for 4 lanes) -------------
 // The hvp's two passes are masked sums over samples and units: M(mu) = sum_j 1[a_j(mu) > 0] A_j (forward) and
 // E_j = sum_mu 1[a_j(mu) > 0] q(mu) (backward), 9 numbers each. The glue orders the training samples along a short
 // tour of the input plane (core/engines/sample-tour.ts), so consecutive samples lie on the same side of most of the
@@ -237,7 +237,8 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
 // flips; a product then costs per lane O(flips + samples) instead of O(samples x units). Both sums run in float64
 // (a running sum of +-A_j over thousands of flips, differences of prefix sums), lane by lane, in the order of the
 // flip lists, so every lane's numbers depend on its own trial only (never on the lane count or its block mates).
-// A lane whose flips do not fit its list (cap entries, 0 for small problems and narrow layers) runs the masked sums below instead.
+// A lane whose flips do not fit its list (cap entries, 0 for small problems and narrow layers) runs the masked sums
+// below instead.
 // A 3 x 3 term in float64 is three 4-vectors, one per input i = (x0, x1, 1), holding its classes c = 0, 1, 2 and a
 // zero: the running sum's Rz = (M_0 x0 + M_1 x1) + M_2 is then two products and two adds of 4-vectors. GCC vector
 // types: elementwise IEEE operations, so the same numbers as the wasm kernel's f64x2 pairs.
@@ -245,7 +246,6 @@ constexpr int kRow = 12;
 typedef double D4 __attribute__((vector_size(32)));
 typedef double D4u __attribute__((vector_size(32), aligned(8)));
 typedef float F4 __attribute__((vector_size(16)));
-typedef float F4u __attribute__((vector_size(16), aligned(4)));
 typedef long long I4 __attribute__((vector_size(32)));
 inline D4 load4(const double* p) { return *reinterpret_cast<const D4u*>(p); }
 inline void store4(double* p, D4 v) { *reinterpret_cast<D4u*>(p) = v; }
@@ -498,7 +498,8 @@ inline void hvpStateBlock(const float* th, const float* x, int n, int w, int ce,
 /** The hvp cache's part that depends on the class weights om too: dz (n * 3 vectors) and the moments D (w * 9) of
  * 1[a_j>0] xt_i dz_c, from hvpStateBlock's pp, mk and flip lists. Scratch: perLaneN (3 n floats), and
  * hvpCachedBlock's perLaneW and Ed. */
-inline void hvpWeightsBlock([[maybe_unused]] const float* th /* wasm's masks come from it */, const float* om, const float* x, const int32_t* y, int n, int w, int ce,
+inline void hvpWeightsBlock([[maybe_unused]] const float* th /* wasm's masks come from it */, const float* om,
+                            const float* x, const int32_t* y, int n, int w, int ce,
                             const float* pp, float* dz, float* D, const int32_t* fl, const int32_t* fo, const int32_t* ok,
                             int cap, float* perLaneN, float* perLaneW, double* Ed, const S::Bits* mk) {
   const F invN = S::splat(static_cast<float>(1.0 / static_cast<double>(n)));
