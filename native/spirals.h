@@ -288,22 +288,14 @@ struct FlipLists {
   }
 };
 
-/** The terms +A_j (row 2 j) and -A_j (row 2 j + 1) of every lane l into tab + l * 2 w kRow: float64 of the float
- * A_j(c, i) of E (w * 9 vectors at c * 3 + i, the masked sums' layout) at i * 4 + c. */
-inline void termsOf(const float* E, int w, double* tab) {
+/** Lane l's terms A_j (row j): float64 of the float A_j(c, i) of E (w * 9 vectors at c * 3 + i, the masked sums'
+ * layout) at i * 4 + c. (The wasm kernel keeps -A_j in rows of their own; flipping the sign bit is the same number.) */
+inline void termsOf(const float* E, int w, int l, double* tab) {
   for (int j = 0; j < w; j++) {
-    for (int l = 0; l < L; l++) {
-      double* plus = tab + (static_cast<int64_t>(l) * 2 * w + 2 * j) * kRow;
-      double* minus = plus + kRow;
-      for (int i = 0; i < 3; i++) {
-        for (int c = 0; c < 3; c++) {
-          const double a = E[(j * 9 + c * 3 + i) * L + l];
-          plus[i * 4 + c] = a;
-          minus[i * 4 + c] = -a;
-        }
-        plus[i * 4 + 3] = 0.0;
-        minus[i * 4 + 3] = 0.0;
-      }
+    double* t = tab + j * kRow;
+    for (int i = 0; i < 3; i++) {
+      for (int c = 0; c < 3; c++) t[i * 4 + c] = E[(j * 9 + c * 3 + i) * L + l];
+      t[i * 4 + 3] = 0.0;
     }
   }
 }
@@ -323,12 +315,14 @@ inline void productAlong(const double* tab, const int32_t* fl, const int32_t* fo
   float h0 = 0.0f, h1 = 0.0f, h2 = 0.0f;
   for (int mu = 0; mu <= n; mu++) {
     for (int f = fo[mu]; f < fo[mu + 1]; f++) {
-      const double* t = tab + fl[f] * kRow;
-      m0 += load4(t);
-      m1 += load4(t + 4);
-      m2 += load4(t + 8);
-      double* ej = Ed + (fl[f] >> 1) * kRow;
+      // A unit on at mu adds A_j to M, one off at mu -A_j (its sign bit flipped); to E the other way round.
+      const double* t = tab + (fl[f] >> 1) * kRow;
       const I4 sign = kSign[fl[f] & 1];
+      const I4 flip = kSign[1 - (fl[f] & 1)];
+      m0 += reinterpret_cast<D4>(reinterpret_cast<I4>(load4(t)) ^ flip);
+      m1 += reinterpret_cast<D4>(reinterpret_cast<I4>(load4(t + 4)) ^ flip);
+      m2 += reinterpret_cast<D4>(reinterpret_cast<I4>(load4(t + 8)) ^ flip);
+      double* ej = Ed + (fl[f] >> 1) * kRow;
       store4(ej, load4(ej) + reinterpret_cast<D4>(reinterpret_cast<I4>(q0) ^ sign));
       store4(ej + 4, load4(ej + 4) + reinterpret_cast<D4>(reinterpret_cast<I4>(q1) ^ sign));
       store4(ej + 8, load4(ej + 8) + reinterpret_cast<D4>(reinterpret_cast<I4>(q2) ^ sign));
@@ -562,7 +556,6 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
       }
     }
   }
-  if (along) termsOf(E, w, tab);
   if (masked) {
     // Rz by the masked sums into rdz.
     auto rz = [&](int mu, const F* M) {
@@ -632,17 +625,18 @@ inline void hvpCachedBlock(const float* th, const float* v, float* out, const fl
   S::store(ob2, hb0);
   S::store(ob2 + L, hb1);
   S::store(ob2 + 2 * L, hb2);
-  if (masked) momentsOf(x, n, w, rdz, mk, E);
-  // Lanes along the tour, one at a time.
+  // Lanes along the tour, one at a time (before the masked moments below overwrite the terms in E).
   for (int l = 0; along && l < L; l++) {
     if (!ok[l]) continue;
     const D4 vb = {vb2[l], vb2[L + l], vb2[2 * L + l], 0.0};
     float omL[9], hb[3];
     for (int t = 0; t < 9; t++) omL[t] = om[t * L + l];
-    productAlong(tab + static_cast<int64_t>(l) * 2 * w * kRow, fl + l * cap, fo + l * (n + 2), x, y, vb, n, w, ce,
+    termsOf(E, w, l, tab);  // one lane's at a time: its walk finds them in cache
+    productAlong(tab, fl + l * cap, fo + l * (n + 2), x, y, vb, n, w, ce,
                  ppl + static_cast<int64_t>(l) * 3 * n, omL, Ed, perLaneW + static_cast<int64_t>(l) * 9 * w, hb);
     for (int c = 0; c < 3; c++) ob2[c * L + l] = hb[c];
   }
+  if (masked) momentsOf(x, n, w, rdz, mk, E);
   if (along) laneMajor<false>(E, 9 * w, ok, perLaneW, 9 * w);
   for (int j = 0; j < w; j++) {
     const float* pj = th + j * L;
