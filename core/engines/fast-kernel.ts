@@ -7,7 +7,9 @@
  * - Trials are packed 4 per f32x4 (one trial per lane); K is padded to a multiple of 4 with inert lanes
  *   (zero parameters, zero learning rate, masked out of every update).
  * - float32 parameters and arithmetic (losses accumulated in float64). Hessian-vector products are exact
- *   R-operator products in float32; the driver's Lanczos runs in float64 on top of them.
+ *   R-operator products in float32; the driver's Lanczos runs in float64 on top of them. For the spirals at 64 units
+ *   and 100,000 (sample, unit) pairs and more (flipCapacity) a product's sums run along a tour of the samples in
+ *   float64, lane by lane (native/spirals.h "Products along a sample tour").
  * - Any shape (d inputs, C classes). Two sets of wasm kernels, chosen per shape: d = 2, C = 3 (the spirals)
  *   recompute the hidden activations in every pass and keep the logits in registers, with a cached hvp; every
  *   other shape stores the activations of a chunk of samples (the first layer is a real GEMM) on a padded
