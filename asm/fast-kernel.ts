@@ -456,6 +456,43 @@ function termsOf(E: usize, w: i32, tab: usize): void {
   }
 }
 
+// One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour in float64 rows of Ed: Q, the sum of xt_i s
+// over the samples before mu (as (c0, c1) and (c2, 0) per i), is added to E_j where unit j turns off and subtracted
+// where it turns on (negated: the same numbers as subtracting, a - b being a + (-b)). Shared by productAlong and
+// momentsAlong.
+
+/** Q into or out of unit f >> 1's row at its flip f. */
+// @ts-ignore: decorator
+@inline function flipMoments(Ed: usize, f: i32, qa0: v128, qb0: v128, qa1: v128, qb1: v128, qa2: v128, qb2: v128): void {
+  const ej = Ed + (<usize>(f >> 1)) * ROW;
+  if (!(f & 1)) {
+    qa0 = f64x2.neg(qa0);
+    qb0 = f64x2.neg(qb0);
+    qa1 = f64x2.neg(qa1);
+    qb1 = f64x2.neg(qb1);
+    qa2 = f64x2.neg(qa2);
+    qb2 = f64x2.neg(qb2);
+  }
+  v128.store(ej, f64x2.add(v128.load(ej), qa0));
+  v128.store(ej, f64x2.add(v128.load(ej, 16), qb0), 16);
+  v128.store(ej, f64x2.add(v128.load(ej, 32), qa1), 32);
+  v128.store(ej, f64x2.add(v128.load(ej, 48), qb1), 48);
+  v128.store(ej, f64x2.add(v128.load(ej, 64), qa2), 64);
+  v128.store(ej, f64x2.add(v128.load(ej, 80), qb2), 80);
+}
+
+/** The rows of Ed as E_j(i, c) into e[j * 9 + i * 3 + c] (f32; i-major, as momentsOf). */
+// @ts-ignore: decorator
+@inline function storeMoments(Ed: usize, w: i32, e: usize): void {
+  for (let j = 0; j < w; j++) {
+    for (let i = 0; i < 3; i++) {
+      for (let c = 0; c < 3; c++) {
+        store<f32>(e + (<usize>(j * 9 + i * 3 + c)) * 4, <f32>load<f64>(Ed + (<usize>j) * ROW + (<usize>(i * 4 + c)) * 8));
+      }
+    }
+  }
+}
+
 /** One lane's product along the tour, in one pass over its positions: the R-forward pass Rz_c(mu) = sum_i xt_i M(c, i)
  * + Vb2_c, the per-sample loss Hessian on it (the masked sums' tail, the same f32 operations lane by lane), s(mu),
  * summed into hb (3 f32), and the moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c (as momentsAlong) into e[j * 9 + i * 3
@@ -482,23 +519,7 @@ function productAlong(
       b1 = f64x2.add(b1, v128.load(t, 48));
       a2 = f64x2.add(a2, v128.load(t, 64));
       b2 = f64x2.add(b2, v128.load(t, 80));
-      const ej = Ed + (<usize>(f >> 1)) * ROW;
-      // off at mu: + Q, on at mu: - Q (the same numbers as subtracting: a - b is a + (-b))
-      if (f & 1) {
-        v128.store(ej, f64x2.add(v128.load(ej), qa0));
-        v128.store(ej, f64x2.add(v128.load(ej, 16), qb0), 16);
-        v128.store(ej, f64x2.add(v128.load(ej, 32), qa1), 32);
-        v128.store(ej, f64x2.add(v128.load(ej, 48), qb1), 48);
-        v128.store(ej, f64x2.add(v128.load(ej, 64), qa2), 64);
-        v128.store(ej, f64x2.add(v128.load(ej, 80), qb2), 80);
-      } else {
-        v128.store(ej, f64x2.add(v128.load(ej), f64x2.neg(qa0)));
-        v128.store(ej, f64x2.add(v128.load(ej, 16), f64x2.neg(qb0)), 16);
-        v128.store(ej, f64x2.add(v128.load(ej, 32), f64x2.neg(qa1)), 32);
-        v128.store(ej, f64x2.add(v128.load(ej, 48), f64x2.neg(qb1)), 48);
-        v128.store(ej, f64x2.add(v128.load(ej, 64), f64x2.neg(qa2)), 64);
-        v128.store(ej, f64x2.add(v128.load(ej, 80), f64x2.neg(qb2)), 80);
-      }
+      flipMoments(Ed, f, qa0, qb0, qa1, qb1, qa2, qb2);
     }
     if (mu == n) break;
     const x0 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8));
@@ -536,13 +557,7 @@ function productAlong(
   store<f32>(hb, h0);
   store<f32>(hb, h1, 4);
   store<f32>(hb, h2, 8);
-  for (let j = 0; j < w; j++) {
-    for (let i = 0; i < 3; i++) {
-      for (let c = 0; c < 3; c++) {
-        store<f32>(e + (<usize>(j * 9 + i * 3 + c)) * 4, <f32>load<f64>(Ed + (<usize>j) * ROW + (<usize>(i * 4 + c)) * 8));
-      }
-    }
-  }
+  storeMoments(Ed, w, e);
 }
 
 /** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c], f32) into e[j * 9 + i * 3
@@ -555,23 +570,7 @@ function momentsAlong(fl: usize, fo: usize, x: usize, s: usize, n: i32, w: i32, 
     const end = load<i32>(fo + (<usize>(mu + 1)) * 4);
     for (let k = load<i32>(fo + (<usize>mu) * 4); k < end; k++) {
       const f = load<i32>(fl + (<usize>k) * 4);
-      const ej = Ed + (<usize>(f >> 1)) * ROW;
-      // off at mu: + Q, on at mu: - Q (the same numbers as subtracting: a - b is a + (-b))
-      if (f & 1) {
-        v128.store(ej, f64x2.add(v128.load(ej), a0));
-        v128.store(ej, f64x2.add(v128.load(ej, 16), b0), 16);
-        v128.store(ej, f64x2.add(v128.load(ej, 32), a1), 32);
-        v128.store(ej, f64x2.add(v128.load(ej, 48), b1), 48);
-        v128.store(ej, f64x2.add(v128.load(ej, 64), a2), 64);
-        v128.store(ej, f64x2.add(v128.load(ej, 80), b2), 80);
-      } else {
-        v128.store(ej, f64x2.add(v128.load(ej), f64x2.neg(a0)));
-        v128.store(ej, f64x2.add(v128.load(ej, 16), f64x2.neg(b0)), 16);
-        v128.store(ej, f64x2.add(v128.load(ej, 32), f64x2.neg(a1)), 32);
-        v128.store(ej, f64x2.add(v128.load(ej, 48), f64x2.neg(b1)), 48);
-        v128.store(ej, f64x2.add(v128.load(ej, 64), f64x2.neg(a2)), 64);
-        v128.store(ej, f64x2.add(v128.load(ej, 80), f64x2.neg(b2)), 80);
-      }
+      flipMoments(Ed, f, a0, b0, a1, b1, a2, b2);
     }
     if (mu == n) break;
     const x0 = f64x2.splat(<f64>load<f32>(x + (<usize>mu) * 8));
@@ -586,13 +585,7 @@ function momentsAlong(fl: usize, fo: usize, x: usize, s: usize, n: i32, w: i32, 
     a2 = f64x2.add(a2, s01);
     b2 = f64x2.add(b2, s2z);
   }
-  for (let j = 0; j < w; j++) {
-    for (let i = 0; i < 3; i++) {
-      for (let c = 0; c < 3; c++) {
-        store<f32>(e + (<usize>(j * 9 + i * 3 + c)) * 4, <f32>load<f64>(Ed + (<usize>j) * ROW + (<usize>(i * 4 + c)) * 8));
-      }
-    }
-  }
+  storeMoments(Ed, w, e);
 }
 
 /** rows v128 of the lane layout into (toLanes = false: out of) lane-major rows m[l * stride + row], lanes with ok[l]. */

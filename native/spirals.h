@@ -300,6 +300,46 @@ inline void termsOf(const float* E, int w, int l, double* tab) {
   }
 }
 
+/** The sign bit of a 4-vector of float64 ([0]) or nothing ([1]): x ^ kSign[b] is -x or x, the same numbers as a
+ * negation. */
+const I4 kSign[2] = {{INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}, {0, 0, 0, 0}};
+
+/** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour, kept as float64 rows of Ed (w rows, cleared
+ * here): Q, the sum of xt_i s over the samples before mu, is added to E_j where unit j turns off (flip) and subtracted
+ * where it turns on (its sign bit flipped: the same numbers as subtracting, a - b being a + (-b)); `add` moves Q past
+ * a sample. Shared by the products (productAlong) and the fill's D (momentsAlong). */
+struct MomentSums {
+  double* Ed;
+  int w;
+  D4 q0 = {}, q1 = {}, q2 = {};
+
+  MomentSums(double* rows, int units) : Ed(rows), w(units) {
+    for (int k = 0; k < w * kRow; k++) Ed[k] = 0.0;
+  }
+  void flip(int32_t f) {
+    double* __restrict ej = Ed + (f >> 1) * kRow;
+    const I4 sign = kSign[f & 1];
+    const D4 a0 = reinterpret_cast<D4>(reinterpret_cast<I4>(q0) ^ sign);
+    const D4 a1 = reinterpret_cast<D4>(reinterpret_cast<I4>(q1) ^ sign);
+    const D4 a2 = reinterpret_cast<D4>(reinterpret_cast<I4>(q2) ^ sign);
+    store4(ej, load4(ej) + a0);
+    store4(ej + 4, load4(ej + 4) + a1);
+    store4(ej + 8, load4(ej + 8) + a2);
+  }
+  void add(double x0, double x1, float s0, float s1, float s2) {
+    const D4 sv = {s0, s1, s2, 0.0};
+    q0 += x0 * sv;
+    q1 += x1 * sv;
+    q2 += sv;
+  }
+  /** E_j(i, c) into e[j * 9 + i * 3 + c] (i-major, as momentsOf). */
+  void store(float* e) const {
+    for (int j = 0; j < w; j++)
+      for (int i = 0; i < 3; i++)
+        for (int c = 0; c < 3; c++) e[j * 9 + i * 3 + c] = static_cast<float>(Ed[j * kRow + i * 4 + c]);
+  }
+};
+
 /** One lane's product along the tour, in one pass over its positions: the R-forward pass Rz_c(mu) = sum_i xt_i
  * M(c, i) + Vb2_c, the per-sample loss Hessian on it (the masked sums' tail, the same float operations lane by lane),
  * s(mu), summed into hb, and the moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c (as momentsAlong: a flip at mu adds
@@ -307,25 +347,19 @@ inline void termsOf(const float* E, int w, int l, double* tab) {
  * lane's softmax p (lane-major, ce family); om: the lane's weight table om[y * 3 + c]; Ed: scratch of w rows. */
 inline void productAlong(const double* tab, const int32_t* fl, const int32_t* fo, const float* x, const int32_t* y, D4 vb,
                          int n, int w, int ce, const float* pp, const float* om, double* Ed, float* e, float* hb) {
-  static const I4 kSign[2] = {{INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}, {0, 0, 0, 0}};
   const float invN = static_cast<float>(1.0 / static_cast<double>(n));
-  for (int k = 0; k < w * kRow; k++) Ed[k] = 0.0;
+  MomentSums E(Ed, w);
   D4 m0 = {}, m1 = {}, m2 = {};  // M at mu
-  D4 q0 = {}, q1 = {}, q2 = {};  // Q: the sum of xt_i s over the samples before mu
   float h0 = 0.0f, h1 = 0.0f, h2 = 0.0f;
   for (int mu = 0; mu <= n; mu++) {
     for (int f = fo[mu]; f < fo[mu + 1]; f++) {
       // A unit on at mu adds A_j to M, one off at mu -A_j (its sign bit flipped); to E the other way round.
       const double* t = tab + (fl[f] >> 1) * kRow;
-      const I4 sign = kSign[fl[f] & 1];
       const I4 flip = kSign[1 - (fl[f] & 1)];
       m0 += reinterpret_cast<D4>(reinterpret_cast<I4>(load4(t)) ^ flip);
       m1 += reinterpret_cast<D4>(reinterpret_cast<I4>(load4(t + 4)) ^ flip);
       m2 += reinterpret_cast<D4>(reinterpret_cast<I4>(load4(t + 8)) ^ flip);
-      double* ej = Ed + (fl[f] >> 1) * kRow;
-      store4(ej, load4(ej) + reinterpret_cast<D4>(reinterpret_cast<I4>(q0) ^ sign));
-      store4(ej + 4, load4(ej + 4) + reinterpret_cast<D4>(reinterpret_cast<I4>(q1) ^ sign));
-      store4(ej + 8, load4(ej + 8) + reinterpret_cast<D4>(reinterpret_cast<I4>(q2) ^ sign));
+      E.flip(fl[f]);
     }
     if (mu == n) break;
     const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
@@ -347,46 +381,24 @@ inline void productAlong(const double* tab, const int32_t* fl, const int32_t* fo
     h0 += s0;
     h1 += s1;
     h2 += s2;
-    const D4 sv = {s0, s1, s2, 0.0};
-    q0 += x0 * sv;
-    q1 += x1 * sv;
-    q2 += sv;
+    E.add(x0, x1, s0, s1, s2);
   }
   hb[0] = h0;
   hb[1] = h1;
   hb[2] = h2;
-  for (int j = 0; j < w; j++)
-    for (int i = 0; i < 3; i++)
-      for (int c = 0; c < 3; c++) e[j * 9 + i * 3 + c] = static_cast<float>(Ed[j * kRow + i * 4 + c]);
+  E.store(e);
 }
 
 /** One lane's moments E_j(i, c) = sum_mu 1[a_j>0] xt_i s_c along the tour (s[mu * 3 + c]) into e[j * 9 + i * 3 + c]
  * (i-major, as momentsOf); Ed: scratch of w rows. */
 inline void momentsAlong(const int32_t* fl, const int32_t* fo, const float* x, const float* s, int n, int w, double* Ed,
                          float* e) {
-  for (int k = 0; k < w * kRow; k++) Ed[k] = 0.0;
-  // Q: the sum of xt_i s over the samples before mu. A unit off at mu adds Q, one on at mu adds -Q (its sign bit
-  // flipped: the same numbers as subtracting Q, a - b being a + (-b)), chosen by the flip's low bit.
-  static const I4 kSign[2] = {{INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN}, {0, 0, 0, 0}};
-  D4 q0 = {}, q1 = {}, q2 = {};
+  MomentSums E(Ed, w);
   for (int mu = 0; mu <= n; mu++) {
-    for (int f = fo[mu]; f < fo[mu + 1]; f++) {
-      double* ej = Ed + (fl[f] >> 1) * kRow;
-      const I4 sign = kSign[fl[f] & 1];
-      store4(ej, load4(ej) + reinterpret_cast<D4>(reinterpret_cast<I4>(q0) ^ sign));
-      store4(ej + 4, load4(ej + 4) + reinterpret_cast<D4>(reinterpret_cast<I4>(q1) ^ sign));
-      store4(ej + 8, load4(ej + 8) + reinterpret_cast<D4>(reinterpret_cast<I4>(q2) ^ sign));
-    }
-    if (mu == n) break;
-    const double x0 = x[2 * mu], x1 = x[2 * mu + 1];
-    const D4 sv = {s[mu * 3], s[mu * 3 + 1], s[mu * 3 + 2], 0.0};
-    q0 += x0 * sv;
-    q1 += x1 * sv;
-    q2 += sv;
+    for (int f = fo[mu]; f < fo[mu + 1]; f++) E.flip(fl[f]);
+    if (mu < n) E.add(x[2 * mu], x[2 * mu + 1], s[mu * 3], s[mu * 3 + 1], s[mu * 3 + 2]);
   }
-  for (int j = 0; j < w; j++)
-    for (int i = 0; i < 3; i++)
-      for (int c = 0; c < 3; c++) e[j * 9 + i * 3 + c] = static_cast<float>(Ed[j * kRow + i * 4 + c]);
+  E.store(e);
 }
 
 /** rows vectors of the lane layout (v[row * L + l]) into and out of lane-major rows (m[l * stride + row]), lanes with
