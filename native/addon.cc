@@ -11,7 +11,7 @@
 // Every offset and extent is checked against the memory (a RangeError, never a stray write). The kernels run with
 // the IEEE default floating-point state (round to nearest, no flush-to-zero), as wasm prescribes.
 #include <node_api.h>
-#include <xmmintrin.h>
+#include <emmintrin.h>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -182,6 +182,23 @@ napi_value HvpStateBlock(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** Whether any of the count entries lies outside [0, limit): 4 at a time (SSE2, this build's baseline), as this runs
+ * before every product over every lane's list (1.7% of a product at 300 samples and 1,000 units one at a time). */
+bool strayEntries(const int32_t* list, int32_t count, int32_t limit) {
+  // Unsigned x < limit as a signed comparison of both sides offset by 2^31 (negative entries become large).
+  const __m128i bias = _mm_set1_epi32(INT32_MIN);
+  const __m128i top = _mm_set1_epi32(limit ^ INT32_MIN);
+  __m128i inside = _mm_set1_epi32(-1);
+  int32_t e = 0;
+  for (; e + 4 <= count; e += 4) {
+    const __m128i x = _mm_xor_si128(_mm_loadu_si128(reinterpret_cast<const __m128i*>(list + e)), bias);
+    inside = _mm_and_si128(inside, _mm_cmpgt_epi32(top, x));
+  }
+  bool stray = _mm_movemask_epi8(inside) != 0xFFFF;
+  for (; e < count; e++) stray = stray || static_cast<uint32_t>(list[e]) >= static_cast<uint32_t>(limit);
+  return stray;
+}
+
 /** Whether the lanes with ok[l] have flip lists a walk may follow: in order, inside their capacity, naming units (the
  * lists are hvpStateBlock's output: a stale or foreign buffer is an error, not a stray read or write). */
 bool flipListsValid(Call& c, const int32_t* fl, const int32_t* fo, const int32_t* ok, int n, int w, int cap) {
@@ -194,10 +211,8 @@ bool flipListsValid(Call& c, const int32_t* fl, const int32_t* fo, const int32_t
     const int32_t* o = fo + int64_t{l} * (n + 2);
     if (o[0] != 0 || o[n + 1] > cap) c.fail("fast native kernel: a flip list is out of range");
     for (int mu = 0; !c.failed && mu <= n; mu++) if (o[mu + 1] < o[mu]) c.fail("fast native kernel: a flip list is out of order");
-    for (int32_t e = 0; !c.failed && e < o[n + 1]; e++) {
-      const int32_t f = fl[int64_t{l} * cap + e];
-      if (f < 0 || f >= 2 * w) c.fail("fast native kernel: a flip names no unit");
-    }
+    if (c.failed) break;
+    if (strayEntries(fl + int64_t{l} * cap, o[n + 1], 2 * w)) c.fail("fast native kernel: a flip names no unit");
   }
   return !c.failed;
 }

@@ -185,6 +185,47 @@ describe('native fast kernel', () => {
     }
   });
 
+  it('refuses flip lists out of order or naming no unit (a RangeError before any walk)', () => {
+    const { addon } = fastNative();
+    for (const isa of addon?.isas ?? []) {
+      const k = addon?.[isa];
+      if (!k) continue;
+      const L = k.lanes;
+      const n = 5;
+      const w = 2;
+      const cap = 8;
+      let end = 0;
+      const take = (bytes: number) => {
+        const at = end;
+        end += Math.ceil(bytes / 64) * 64;
+        return at;
+      };
+      const block = (6 * w + 3) * L * 4;
+      const [th, v, out] = [take(block), take(block), take(block)];
+      const [om, x, y] = [take(9 * L * 4), take(2 * n * 4), take(n * 4)];
+      const [pp, D, rdz, E] = [take(3 * n * L * 4), take(9 * w * L * 4), take(3 * n * L * 4), take(9 * w * L * 4)];
+      const [fl, fo, ok] = [take(cap * L * 4), take((n + 2) * L * 4), take(L * 4)];
+      const [tab, ppl, perLaneW, Ed, mk] = [take(2 * w * 12 * L * 8), take(3 * n * L * 4), take(9 * w * L * 4), take(w * 12 * 8), take((n * w * L) / 8)];
+      const memory = addon.alloc(end);
+      const i32 = new Int32Array(memory);
+      // Lane 0 walks six flips at sample 0 (unit 0 on, off, on, ..., a valid list), the others take the masked sums.
+      i32[ok / 4] = 1;
+      for (let e = 0; e < 6; e++) i32[fl / 4 + e] = e % 2;
+      for (let mu = 1; mu <= n + 1; mu++) i32[fo / 4 + mu] = 6;
+      const walk = () =>
+        k.hvpCachedBlock(memory, th, v, out, om, x, n, w, 1, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneW, Ed, mk);
+      expect(walk).not.toThrow();
+      for (const [at, entry] of [[2, 2 * w], [5, 2 * w], [1, -1], [4, 2 ** 30]]) {
+        i32[fl / 4 + at] = entry; // in the vector part of the check (0-3) and in its tail (4-5)
+        expect(walk, `${isa}: entry ${entry} at ${at}`).toThrow(/names no unit/);
+        i32[fl / 4 + at] = at % 2;
+      }
+      expect(walk).not.toThrow();
+      i32[fo / 4 + 3] = 5; // a start past its successor's
+      expect(walk).toThrow(/out of order/);
+    }
+  });
+
   it('the wasm reference of these comparisons is not degenerate (finite and non-finite values, moving parameters)', async () => {
     const init = initOf(37, 9, 'ce', 5);
     const k = await createFastKernelOn('wasm')(copy(init));
