@@ -42,11 +42,11 @@ export function timedFactory(factory: KernelFactory, acc: Timings): KernelFactor
       steps++;
       return r;
     };
-    const hvp: PackKernel['hvp'] = (v, g, a) => {
+    const hvp: PackKernel['hvp'] = (v, g, a, o) => {
       const t0 = performance.now();
       if (since === null) since = t0;
       hvpsNow++;
-      const r = k.hvp(v, g, a);
+      const r = k.hvp(v, g, a, o);
       hvpTimeNow += performance.now() - t0;
       return r;
     };

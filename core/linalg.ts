@@ -11,9 +11,10 @@ import { createRng } from './prng.js';
 /**
  * Applies K independent symmetric operators: v and the result are K * P (block k at offset k * P). The result is
  * owned by the caller. `active` (K, optional): only blocks with active[k] = 1 are needed; an operator may skip the
- * others and leave anything in their part of the result.
+ * others and leave anything in their part of the result. `out` (K * P, optional, not v): storage the operator may
+ * return the result in instead of a new array.
  */
-export type BatchedOperator = (v: Float64Array, active?: Uint8Array) => Float64Array;
+export type BatchedOperator = (v: Float64Array, active?: Uint8Array, out?: Float64Array) => Float64Array;
 
 export interface BatchedEigen {
   /** Largest eigenvalue estimate per block (K). */
@@ -250,9 +251,24 @@ export function lanczosTolerantBatched(
   apply: BatchedOperator,
   K: number,
   P: number,
-  opts: { maxOrder: number; tol: number; start: Float64Array; minOrder?: number; need?: Uint8Array; ritz?: number; ops?: BlockOps },
+  opts: {
+    maxOrder: number;
+    tol: number;
+    start: Float64Array;
+    minOrder?: number;
+    need?: Uint8Array;
+    ritz?: number;
+    ops?: BlockOps;
+    /**
+     * Vectors (K * P) the products may be written into (the operator's `out`), grown here as needed and reused by the
+     * caller's next solves: the basis then costs no allocation, zeroing or fresh pages per product. The result's
+     * vectors never alias them.
+     */
+    workspace?: Float64Array[];
+  },
 ): BatchedEigen {
   const blockOps = opts.ops ?? defaultBlockOps;
+  const workspace = opts.workspace;
   const m = Math.max(1, Math.min(opts.maxOrder, P));
   const subspace = Array.from({ length: Math.max(0, (opts.ritz ?? 1) - 1) }, () => new Float64Array(K * P));
   const minOrder = Math.max(1, Math.min(opts.minOrder ?? 1, m));
@@ -276,7 +292,8 @@ export function lanczosTolerantBatched(
   const goOn = new Uint8Array(K);
   for (let j = 0; j < m; j++) {
     // The product becomes the next Lanczos vector in place (the operator's result is ours): no copy per step.
-    const w = apply(Q[j], open);
+    if (workspace && workspace.length <= j) workspace.push(new Float64Array(K * P));
+    const w = apply(Q[j], open, workspace?.[j]);
     const n = j + 1;
     // Three-term recurrence and full reorthogonalization in one classical Gram-Schmidt pass against every
     // Lanczos vector (alpha_j is the coefficient of q_j): the Krylov spaces of the warm path are tiny (up to
@@ -482,6 +499,16 @@ function powerPass(
 }
 
 /**
+ * sqrt(a^2 + b^2) without Math.hypot, which costs most of a small QL's time in V8 (it takes any number of
+ * arguments and scales them); the plain formula is exact to rounding short of overflow, which the QL's
+ * quantities reach only at magnitudes near 1e154, where the scaled Math.hypot takes over.
+ */
+function hypot(a: number, b: number): number {
+  const s = a * a + b * b;
+  return s < 1e300 ? Math.sqrt(s) : Math.hypot(a, b);
+}
+
+/**
  * Eigen-decomposition of the symmetric tridiagonal matrix with diagonal `diag` (n) and off-diagonal `off`
  * (n - 1): implicit QL (tql2, EISPACK via JAMA). Values ascending; vectors n x n row-major with
  * column i the eigenvector of values[i].
@@ -491,8 +518,8 @@ export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>
   const d = Float64Array.from(diag);
   const e = new Float64Array(n);
   for (let i = 0; i < n - 1; i++) e[i] = off[i];
-  const V = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  const Vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) Vt[i * n + i] = 1;
   let f = 0;
   let tst1 = 0;
   const eps = 2 ** -52;
@@ -509,7 +536,7 @@ export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>
         if (++iter > 100) throw new Error('tridiagonalEigen: no convergence');
         let g = d[l];
         let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = Math.hypot(p, 1);
+        let r = hypot(p, 1);
         if (p < 0) r = -r;
         d[l] = e[l] / (p + r);
         d[l + 1] = e[l] * (p + r);
@@ -530,16 +557,17 @@ export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>
           s2 = s;
           g = c * e[i];
           h = c * p;
-          r = Math.hypot(p, e[i]);
+          r = hypot(p, e[i]);
           e[i + 1] = s * r;
           s = e[i] / r;
           c = p / r;
           p = c * d[i] - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]);
-          for (let k = 0; k < n; k++) {
-            h = V[k * n + i + 1];
-            V[k * n + i + 1] = s * V[k * n + i] + c * h;
-            V[k * n + i] = c * V[k * n + i] - s * h;
+          // Columns i and i + 1 of the eigenvector matrix, rows i and i + 1 of its transpose Vt (contiguous).
+          for (let k = i * n, end = k + n; k < end; k++) {
+            h = Vt[k + n];
+            Vt[k + n] = s * Vt[k] + c * h;
+            Vt[k] = c * Vt[k] - s * h;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
@@ -556,7 +584,7 @@ export function tridiagonalEigen(diag: ArrayLike<number>, off: ArrayLike<number>
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
     values[dst] = d[src];
-    for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = Vt[src * n + k];
   });
   return { values, vectors };
 }

@@ -94,6 +94,14 @@ function mixVector(P: number): Float64Array {
   return mixCache;
 }
 
+let coldStartCache: { K: number; P: number; start: Float64Array } | null = null;
+
+/** The cold solves' fixed start (startVectors(K, P)), kept for the last shape: the checks start there every time. */
+function coldStart(K: number, P: number): Float64Array {
+  if (coldStartCache?.K !== K || coldStartCache.P !== P) coldStartCache = { K, P, start: startVectors(K, P) };
+  return coldStartCache.start;
+}
+
 /**
  * The warm start per block: v_1 + WARM_START_TRACK_WEIGHT * (v_2 + ...) + mix * r (r: the fixed unit vector of
  * stream `sharpness-mix`); lanczosTolerantBatched normalises it.
@@ -119,6 +127,7 @@ export function mixedStart(warm: WarmStart, K: number, P: number, mix = WARM_STA
  * their entries of the result are meaningless.
  * `check`: a warm Lanczos measurement also solves cold (from the fixed start, stopped like the warm solve) and
  * keeps the better of the two (PackEigen.check); ignored where the measurement is not warm Lanczos.
+ * `workspace`: the warm solves' product vectors, kept by the caller across measurements (lanczosTolerantBatched).
  */
 export function packSharpness(
   kernel: PackKernel,
@@ -127,6 +136,7 @@ export function packSharpness(
   warm?: WarmStart | null,
   need?: Uint8Array,
   check = false,
+  workspace?: Float64Array[],
 ): PackEigen {
   const K = kernel.size;
   const P = kernel.paramCount;
@@ -136,13 +146,13 @@ export function packSharpness(
     const cold = () => ({
       ...lanczosBatched(masked(kernel, gammas, K, P, need), K, P, {
         order: spec.iterations,
-        start: startVectors(K, P),
+        start: coldStart(K, P),
         ritz: WARM_START_TRACK,
       }),
       residualKind: kinds('explicit'),
     });
     if (!(warm && tolerance > 0)) return cold();
-    const apply: BatchedOperator = (v, active) => kernel.hvp(v, gammas, active);
+    const apply: BatchedOperator = (v, active, out) => kernel.hvp(v, gammas, active, out);
     const w: PackEigen = {
       ...lanczosTolerantBatched(apply, K, P, {
         maxOrder: spec.iterations,
@@ -151,6 +161,7 @@ export function packSharpness(
         start: mixedStart(warm, K, P),
         need,
         ritz: WARM_START_TRACK,
+        workspace,
       }),
       residualKind: kinds('lanczos'),
     };
@@ -162,9 +173,10 @@ export function packSharpness(
         maxOrder: spec.iterations,
         minOrder: spec.minOrder ?? DEFAULT_SHARPNESS_MIN_ORDER,
         tol: tolerance,
-        start: startVectors(K, P),
+        start: coldStart(K, P),
         need,
         ritz: WARM_START_TRACK,
+        workspace,
       }),
       residualKind: kinds('lanczos'),
     };
@@ -175,7 +187,7 @@ export function packSharpness(
       ...powerIterationBatched(masked(kernel, gammas, K, P, need), K, P, {
         maxIterations: spec.iterations,
         tol: tolerance > 0 ? tolerance : POWER_TOLERANCE,
-        start: warm?.vectors ?? startVectors(K, P),
+        start: warm?.vectors ?? coldStart(K, P),
       }),
       residualKind: kinds('explicit'),
     };
@@ -266,6 +278,8 @@ function sameRow(a: Float64Array, b: Float64Array, off: number, C: number): bool
 export class SharpnessTracker {
   private warmDyn: WarmStart | null = null;
   private warmStat: WarmStart | null = null;
+  /** The warm solves' product vectors, reused by every measurement (lanczosTolerantBatched `workspace`). */
+  private readonly workspace: Float64Array[] = [];
 
   constructor(
     private readonly kernel: PackKernel,
@@ -277,14 +291,14 @@ export class SharpnessTracker {
     const K = kernel.size;
     const P = kernel.paramCount;
     const cold = req.cold && spec.method === 'lanczos';
-    const dyn = packSharpness(kernel, req.gammas, spec, cold ? null : this.warmDyn, req.need, req.check);
+    const dyn = packSharpness(kernel, req.gammas, spec, cold ? null : this.warmDyn, req.need, req.check, this.workspace);
     const C = req.gammas.length / K;
     const coincide = Uint8Array.from(req.coincide);
     for (let k = 0; k < K; k++) if (sameRow(req.gammas, req.ones, k * C, C)) coincide[k] = 1;
     const needStatic = new Uint8Array(K);
     for (let k = 0; k < K; k++) needStatic[k] = req.need[k] && !coincide[k] ? 1 : 0;
     const stat = needStatic.some((x) => x === 1)
-      ? packSharpness(kernel, req.ones, spec, cold ? null : this.warmStat, needStatic, req.check)
+      ? packSharpness(kernel, req.ones, spec, cold ? null : this.warmStat, needStatic, req.check, this.workspace)
       : dyn;
     const statVectors = Float64Array.from(stat.vectors);
     const statSubspace = stat.subspace?.map((u) => Float64Array.from(u));

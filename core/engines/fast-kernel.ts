@@ -654,7 +654,7 @@ class FastKernel implements PackKernel {
     return { loss, lossStatic, acc };
   }
 
-  hvp(v: Float64Array, gammas: Float64Array, active?: Uint8Array): Float64Array {
+  hvp(v: Float64Array, gammas: Float64Array, active?: Uint8Array, out?: Float64Array): Float64Array {
     const K = this.size;
     const P = this.paramCount;
     if (v.length !== K * P) throw new Error(`hvp: v has length ${v.length}, expected ${K * P}`);
@@ -676,7 +676,7 @@ class FastKernel implements PackKernel {
           this.pH, this.pG, this.pG2, this.pZ, this.pDzc, this.pPc, this.pRz, this.pRdzc, this.pLossScratch,
         );
       }
-      return this.readPacked(this.pVout, run);
+      return this.readPacked(this.pVout, run, out);
     }
     if (this.cacheVersion !== this.version) this.stateReady.fill(0);
     if (!this.cacheValid(gammas)) {
@@ -712,7 +712,7 @@ class FastKernel implements PackKernel {
         this.pCacheMask + b * this.cacheBytesMask,
       );
     }
-    return this.readPacked(this.pVout, run);
+    return this.readPacked(this.pVout, run, out);
   }
 
   private cacheValid(gammas: Float64Array): boolean {
@@ -762,10 +762,13 @@ class FastKernel implements PackKernel {
     for (let i = 0; i < this.paramCount; i++) f[base + slot[i] * LANES] = v[o + i];
   }
 
-  /** K * P float64 from a packed float32 region (padding dropped; blocks with run[b] = 0 left at zero). */
-  private readPacked(at: number, run?: Uint8Array): Float64Array {
+  /**
+   * K * P float64 from a packed float32 region (padding dropped) into `into` when given (of that length), else a new
+   * array; blocks with run[b] = 0 are not written (zeros in a new array).
+   */
+  private readPacked(at: number, run?: Uint8Array, into?: Float64Array): Float64Array {
     const P = this.paramCount;
-    const out = new Float64Array(this.size * P);
+    const out = into?.length === this.size * P ? into : new Float64Array(this.size * P);
     if (this.transposes) {
       this.transposes.unpack(this.memory, at, out, this.size, P, this.lanes, this.L.slots, run ?? this.allBlocks);
       return out;

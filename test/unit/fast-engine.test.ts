@@ -127,6 +127,10 @@ describe.each(CASES)('fast kernel vs reference: %s', (_name, width, losses) => {
     for (let k = 0; k < 3; k++) {
       expectClose(h.subarray(k * P, (k + 1) * P), hr.subarray(k * P, (k + 1) * P), 1e-4, `hvp trial ${k} (${losses[k]})`);
     }
+    // Into given storage (a warm solve's workspace): the same numbers, in that array.
+    const out = new Float64Array(3 * P).fill(NaN);
+    expect(fast.hvp(v, gammas, undefined, out)).toBe(out);
+    expect(Array.from(out)).toEqual(Array.from(h));
   });
 
   it('step() returns the same losses and moves the parameters the same way; inactive trials stay put', async () => {

@@ -226,6 +226,33 @@ describe('BlockOps: the native addon (native/linalg.h) gives the numbers of the 
     }
   });
 
+  it('a warm solve with a workspace: the products go there, solve after solve, and the results are the same', () => {
+    const P = 29;
+    const mats = [randomSymmetric(P, 4), randomSymmetric(P, 5)];
+    const plain = batched(mats, P);
+    const given: (Float64Array | undefined)[] = [];
+    // An operator that writes into `out` when given, as the fast kernel does.
+    const apply = (v: Float64Array, _active?: Uint8Array, out?: Float64Array) => {
+      given.push(out);
+      const r = plain(v);
+      if (!out) return r;
+      out.set(r);
+      return out;
+    };
+    const opts = { maxOrder: 15, minOrder: 5, tol: 1e-6, start: startVectors(2, P, 3), ritz: 3 };
+    const want = lanczosTolerantBatched(plain, 2, P, opts);
+    const workspace: Float64Array[] = [];
+    for (const solve of ['first', 'second']) {
+      given.length = 0;
+      const got = lanczosTolerantBatched(apply, 2, P, { ...opts, workspace });
+      expect(given.length, solve).toBe(Math.max(...want.iterations));
+      given.forEach((out, j) => expect(out, `${solve}: product ${j}`).toBe(workspace[j]));
+      for (const key of ['lambda', 'vectors', 'residual', 'iterations'] as const) same(got[key], want[key], `${solve} ${key}`);
+      for (const u of [got.vectors, ...got.subspace!]) expect(workspace.includes(u), `${solve}: a result aliases the workspace`).toBe(false);
+    }
+    expect(workspace.length).toBe(Math.max(...want.iterations));
+  });
+
   it('a whole warm Lanczos solve: the same eigenvalues, vectors, residuals and orders with either', () => {
     const P = 37;
     const mats = [randomSymmetric(P, 1), randomSymmetric(P, 2), randomSymmetric(P, 3)];
