@@ -264,6 +264,18 @@ export interface PackMeasurement {
   stat: (k: number) => PackEigen;
 }
 
+/** A warm state from `base` with the blocks k of `from` where take[k] = 1 (copies: the solves' results stay as they are). */
+function patchedWarm(base: WarmStart, from: WarmStart, take: Uint8Array, K: number, P: number): WarmStart {
+  const vectors = Float64Array.from(base.vectors);
+  const subspace = base.subspace?.map((u) => Float64Array.from(u));
+  for (let k = 0; k < K; k++) {
+    if (!take[k]) continue;
+    vectors.set(from.vectors.subarray(k * P, (k + 1) * P), k * P);
+    subspace?.forEach((u, t) => u.set(from.subspace![t].subarray(k * P, (k + 1) * P), k * P));
+  }
+  return { vectors, subspace };
+}
+
 /** Whether rows k of two K * C weight tables are equal (same loss, same Hessian). */
 function sameRow(a: Float64Array, b: Float64Array, off: number, C: number): boolean {
   for (let c = off; c < off + C; c++) if (a[c] !== b[c]) return false;
@@ -300,15 +312,10 @@ export class SharpnessTracker {
     const stat = needStatic.some((x) => x === 1)
       ? packSharpness(kernel, req.ones, spec, cold ? null : this.warmStat, needStatic, req.check, this.workspace)
       : dyn;
-    const statVectors = Float64Array.from(stat.vectors);
-    const statSubspace = stat.subspace?.map((u) => Float64Array.from(u));
-    for (let k = 0; k < K; k++) {
-      if (!coincide[k]) continue;
-      statVectors.set(dyn.vectors.subarray(k * P, (k + 1) * P), k * P);
-      statSubspace?.forEach((u, t) => u.set(dyn.subspace![t].subarray(k * P, (k + 1) * P), k * P));
-    }
     this.warmDyn = dyn;
-    this.warmStat = { vectors: statVectors, subspace: statSubspace };
+    // The next static start: the static solve's vectors, the dynamic ones where the losses coincided (warm states are
+    // only read, so a solve's own result serves as it is where nothing needs patching).
+    this.warmStat = stat === dyn || !coincide.includes(1) ? stat : patchedWarm(stat, dyn, coincide, K, P);
     return { dyn, stat: (k) => (coincide[k] ? dyn : stat) };
   }
 }
