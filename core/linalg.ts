@@ -130,7 +130,7 @@ export function nativeBlockOps(isa?: 'avx2' | 'avx512'): BlockOps | null {
 }
 
 /** What the warm solve runs unless told (its `ops`): the native addon's BlockOps where built, else the JS ones. */
-const defaultBlockOps: BlockOps = nativeBlockOps() ?? jsBlockOps;
+export const defaultBlockOps: BlockOps = nativeBlockOps() ?? jsBlockOps;
 
 /** Deterministic unit start vectors: the same normal vector (seeded stream) in every block, so a block's result does not depend on its position in a pack. */
 export function startVectors(K: number, P: number, seed = 0, stream = 'sharpness-start'): Float64Array {
