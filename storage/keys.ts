@@ -18,7 +18,6 @@ export class InvalidKeyError extends Error {
 }
 
 const MAX_KEY_BYTES = 1024;
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function checkSegments(original: string, body: string): void {
