@@ -21,6 +21,8 @@
 namespace {
 
 constexpr size_t kMaxArgs = 24;
+/** float64 per 3 x 3 term in the flip path's scratch rows (spirals.h kRow). */
+constexpr int64_t kTermRow = 12;
 
 struct Call {
   napi_env env;
@@ -231,7 +233,7 @@ napi_value HvpWeightsBlock(napi_env env, napi_callback_info info) {
   const int32_t* ok = c.i32(13, c.k->lanes);
   float* perLaneN = cap ? c.f32(15, 3 * int64_t{a.n}) : nullptr;
   float* perLaneW = cap ? c.f32(16, 9 * int64_t{a.w} * c.k->lanes) : nullptr;
-  double* Ed = cap ? c.f64(17, int64_t{a.w} * 12) : nullptr;
+  double* Ed = cap ? c.f64(17, int64_t{a.w} * kTermRow) : nullptr;
   const void* mk = c.masks(18, a.n, a.w);
   if (c.failed || !flipListsValid(c, fl, fo, ok, a.n, a.w, cap)) return nullptr;
   ieee([&] {
@@ -260,10 +262,10 @@ napi_value HvpCachedBlock(napi_env env, napi_callback_info info) {
   const int32_t* fl = c.flips(14, cap);
   const int32_t* fo = cap ? c.flipStarts(15, n) : nullptr;
   const int32_t* ok = c.i32(16, c.k->lanes);
-  double* tab = cap ? c.f64(18, 2 * int64_t{w} * 12 * c.k->lanes) : nullptr;
+  double* tab = cap ? c.f64(18, 2 * int64_t{w} * kTermRow * c.k->lanes) : nullptr;
   const float* ppl = cap ? c.perSample(19, n) : nullptr;
   float* perLaneW = cap ? c.f32(20, 9 * int64_t{w} * c.k->lanes) : nullptr;
-  double* Ed = cap ? c.f64(21, int64_t{w} * 12) : nullptr;
+  double* Ed = cap ? c.f64(21, int64_t{w} * kTermRow) : nullptr;
   const void* mk = c.masks(22, n, w);
   if (c.failed || !flipListsValid(c, fl, fo, ok, n, w, cap)) return nullptr;
   ieee([&] { c.k->hvpCachedBlock(th, v, out, om, x, n, w, ce, y, pp, D, rdz, E, fl, fo, ok, cap, tab, ppl, perLaneW, Ed, mk); });

@@ -62,15 +62,6 @@ struct Simd {
   using Bits = uint16_t;
   static Bits bits(M m) { return m; }
   static M ofBits(Bits b) { return b; }
-  /** run[l] = bit l of p[0..32) (bit t from p[t]): each lane's masks of 32 consecutive samples. */
-  static void laneRuns(const Bits* p, uint32_t* run) {
-    const __m512i lo = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-    const __m512i hi = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16)));
-    for (int l = 0; l < L; l++) {
-      const __m512i bit = _mm512_set1_epi32(1 << l);
-      run[l] = static_cast<uint32_t>(_mm512_test_epi32_mask(lo, bit)) | static_cast<uint32_t>(_mm512_test_epi32_mask(hi, bit)) << 16;
-    }
-  }
   /** acc + (m ? v : +0) lane by lane: acc itself where m is off (the same float as acc + 0 for every acc a sum
    * started at +0 can hold: such a sum is never -0). */
   static F addIf(F acc, F v, M m) { return _mm512_mask_add_ps(acc, m, acc, v); }
@@ -125,12 +116,6 @@ struct Simd {
   static M loadMask(const int32_t* p) { return _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   using Bits = uint8_t;
   static Bits bits(M m) { return static_cast<Bits>(_mm256_movemask_ps(m)); }
-  /** run[l] = bit l of p[0..32) (bit t from p[t]): each lane's masks of 32 consecutive samples. */
-  static void laneRuns(const Bits* p, uint32_t* run) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    // Shifting 16-bit elements left by 7 - l brings bit l of both bytes to their top bits.
-    for (int l = 0; l < L; l++) run[l] = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_sll_epi16(v, _mm_cvtsi32_si128(7 - l))));
-  }
   static M ofBits(Bits b) {
     const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
     return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(b), lane), lane));

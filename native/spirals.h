@@ -61,6 +61,15 @@ inline F vlog(F s) {
   return S::add(r, S::mul(s, S::splat(0.0f)));
 }
 
+/** The softmax's pieces for logits z: m = max z and e_c = exp(z_c - m) (vexp's domain), in the order every kernel
+ * here uses them (the training step, the evaluation and the hvp's cache). */
+struct ShiftedExp {
+  F m, e0, e1, e2;
+  ShiftedExp(F z0, F z1, F z2) : m(S::maxw(z0, S::maxw(z1, z2))), e0(vexp(S::sub(z0, m))), e1(vexp(S::sub(z1, m))), e2(vexp(S::sub(z2, m))) {}
+  /** e0 + e1 + e2. */
+  F sum() const { return S::add(S::add(e0, e1), e2); }
+};
+
 inline F onehot(int32_t y, int c) { return S::splat(y == c ? 1.0f : 0.0f); }
 inline F pick(int32_t y, F z0, F z1, F z2) { return y == 0 ? z0 : y == 1 ? z1 : z2; }
 inline void zeroF64(double* p, int vectors) { std::memset(p, 0, sizeof(double) * L * vectors); }
@@ -105,17 +114,14 @@ inline void stepBlock(float* th, float* grad, const float* lr, const int32_t* ac
     F l, d0, d1, d2;
     if (ce) {
       const F gy = S::load(om + yl * 3 * L);
-      const F m = S::maxw(z0, S::maxw(z1, z2));
-      const F e0 = vexp(S::sub(z0, m));
-      const F e1 = vexp(S::sub(z1, m));
-      const F e2 = vexp(S::sub(z2, m));
-      const F s = S::add(S::add(e0, e1), e2);
+      const ShiftedExp sm(z0, z1, z2);
+      const F s = sm.sum();
       const F inv = S::div(S::splat(1.0f), s);
-      l = S::mul(gy, S::sub(S::add(m, vlog(s)), pick(yl, z0, z1, z2)));
+      l = S::mul(gy, S::sub(S::add(sm.m, vlog(s)), pick(yl, z0, z1, z2)));
       const F g = S::mul(gy, invN);
-      d0 = S::mul(g, S::sub(S::mul(e0, inv), onehot(yl, 0)));
-      d1 = S::mul(g, S::sub(S::mul(e1, inv), onehot(yl, 1)));
-      d2 = S::mul(g, S::sub(S::mul(e2, inv), onehot(yl, 2)));
+      d0 = S::mul(g, S::sub(S::mul(sm.e0, inv), onehot(yl, 0)));
+      d1 = S::mul(g, S::sub(S::mul(sm.e1, inv), onehot(yl, 1)));
+      d2 = S::mul(g, S::sub(S::mul(sm.e2, inv), onehot(yl, 2)));
     } else {
       const float* o = om + yl * 3 * L;
       const F e0 = S::sub(z0, onehot(yl, 0));
@@ -204,9 +210,8 @@ inline void evalBlock(const float* th, const float* om, const float* x, const in
     const int32_t yl = y[mu];
     F l, ls;
     if (ce) {
-      const F m = S::maxw(z0, S::maxw(z1, z2));
-      const F s = S::add(S::add(vexp(S::sub(z0, m)), vexp(S::sub(z1, m))), vexp(S::sub(z2, m)));
-      ls = S::sub(S::add(m, vlog(s)), pick(yl, z0, z1, z2));
+      const ShiftedExp sm(z0, z1, z2);
+      ls = S::sub(S::add(sm.m, vlog(sm.sum())), pick(yl, z0, z1, z2));
       l = S::mul(S::load(om + yl * 3 * L), ls);
     } else {
       const float* o = om + yl * 3 * L;
@@ -482,14 +487,11 @@ inline void hvpStateBlock(const float* th, const float* x, int n, int w, int ce,
     });
     float* q = pp + mu * 3 * L;
     if (ce) {
-      const F m = S::maxw(z0, S::maxw(z1, z2));
-      const F e0 = vexp(S::sub(z0, m));
-      const F e1 = vexp(S::sub(z1, m));
-      const F e2 = vexp(S::sub(z2, m));
-      const F inv = S::div(S::splat(1.0f), S::add(S::add(e0, e1), e2));
-      z0 = S::mul(e0, inv);
-      z1 = S::mul(e1, inv);
-      z2 = S::mul(e2, inv);
+      const ShiftedExp sm(z0, z1, z2);
+      const F inv = S::div(S::splat(1.0f), sm.sum());
+      z0 = S::mul(sm.e0, inv);
+      z1 = S::mul(sm.e1, inv);
+      z2 = S::mul(sm.e2, inv);
     }
     S::store(q, z0);
     S::store(q + L, z1);
